@@ -1,0 +1,25 @@
+"""lintheory: learning with low-dimensional error feedback (Hanut & Kadmon, arXiv 2502.20580).
+
+The public API of the linear theory::
+
+    task = make_task(n=20, m=10, d=4, N=1000, seed=0)
+    w0 = make_init(task, k=40, r=2, kind="random", rng=np.random.default_rng(1))
+    traj = integrate(task, "raf", w0, times=np.linspace(0, 200, 101))
+    traj.mode_strengths        # (T, d)
+"""
+
+__version__ = "0.1.0"
+
+from .dynamics import integrate
+from .errors import DivergenceError
+from .init import balanced_init, make_init, random_init
+from .rules import RULES, Rule, get_rule
+from .task import LinearTask, make_task
+from .trajectory import Trajectory
+from .weights import Weights
+
+__all__ = [
+    "__version__", "integrate", "DivergenceError", "balanced_init", "make_init",
+    "random_init", "RULES", "Rule", "get_rule", "LinearTask", "make_task", "Trajectory",
+    "Weights",
+]

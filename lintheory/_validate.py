@@ -1,0 +1,70 @@
+"""Argument checks shared by the whole package.
+
+Every public entry point validates its inputs with these helpers so that bad input
+fails early with a sentence that names the argument and the allowed range.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def check_int(name: str, value, *, low: int | None = None, high: int | None = None) -> int:
+    """Return ``value`` as an int, or raise ``ValueError`` naming ``name`` and the range."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{name} must be in {_range_text(low, high)}, got {value}")
+    return value
+
+
+def check_float(
+    name: str,
+    value,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+) -> float:
+    """Return ``value`` as a finite float in the given range, or raise ``ValueError``."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    bad_low = low is not None and (value <= low if low_open else value < low)
+    bad_high = high is not None and value > high
+    if bad_low or bad_high:
+        lo = "(" if low_open else "["
+        raise ValueError(f"{name} must be in {_range_text(low, high, lo)}, got {value}")
+    return value
+
+
+def check_array(name: str, value, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """Return ``value`` as a float64 array with the given shape and no NaN/inf."""
+    arr = np.asarray(value, dtype=np.float64)
+    if shape is not None and arr.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return arr
+
+
+def check_choice(name: str, value, choices) -> str:
+    """Raise ``ValueError`` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}; got {value!r}")
+    return value
+
+
+def _range_text(low, high, lo_bracket: str = "[") -> str:
+    lo = "-inf" if low is None else f"{low}"
+    hi = "inf" if high is None else f"{high}"
+    return f"{lo_bracket}{lo}, {hi}]" if high is not None else f"{lo_bracket}{lo}, inf)"

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``lintheory`` CLI, one module each (see :mod:`lintheory.cli`)."""

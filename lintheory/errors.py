@@ -1,0 +1,21 @@
+"""Exceptions raised by lintheory (besides ``ValueError`` for bad arguments)."""
+
+
+class DivergenceError(RuntimeError):
+    """A run produced non-finite or exploding weights.
+
+    Attributes
+    ----------
+    step : int
+        The discrete step (or, for an ODE, ``None``) at which divergence was detected.
+    time : float
+        The time ``t = lr * step`` (or the ODE time) at detection.
+    suggestion : float or None
+        A learning rate that is likely to be stable (usually a quarter of the one used).
+    """
+
+    def __init__(self, message: str, *, step=None, time=None, suggestion=None):
+        super().__init__(message)
+        self.step = step
+        self.time = time
+        self.suggestion = suggestion

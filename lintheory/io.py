@@ -1,0 +1,95 @@
+"""Atomic writing of results (JSON, NPZ, figures).
+
+Every file lintheory writes goes through these helpers: the content is written to a
+temporary file in the destination folder and renamed over the target, so an interrupted
+run never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix: str | None = None):
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+
+    The parent folder is created if needed. ``suffix`` (default: ``path``'s suffix) is
+    kept so that writers that infer the format from the name (matplotlib) still work.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot create output folder {path.parent}: {exc.strerror}") from None
+    if not os.access(path.parent, os.W_OK):
+        raise ValueError(f"output folder {path.parent} is not writable")
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=suffix if suffix is not None else path.suffix,
+        dir=path.parent,
+    )
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _to_builtin(obj):
+    if isinstance(obj, dict):
+        return {str(k): _to_builtin(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_to_builtin(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _to_builtin(obj.tolist())
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, float) and not np.isfinite(obj):
+        raise ValueError("refusing to write a non-finite number to JSON")
+    return obj
+
+
+def write_json(path, data: dict) -> Path:
+    """Write ``data`` (numpy arrays allowed) as indented JSON, atomically.
+
+    Non-finite floats are refused: results are never written with NaN in them.
+    """
+    text = json.dumps(_to_builtin(data), indent=1, sort_keys=False)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text + "\n")
+    return Path(path)
+
+
+def read_json(path) -> dict:
+    """Read a JSON file written by :func:`write_json`."""
+    return json.loads(Path(path).read_text())
+
+
+def write_npz(path, **arrays) -> Path:
+    """Write arrays to a compressed NPZ file, atomically."""
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
+    return Path(path)
+
+
+def save_figure(fig, stem, formats=("png", "pdf"), dpi: int = 150) -> list[Path]:
+    """Save a matplotlib figure as ``stem.png``, ``stem.pdf`` ... atomically."""
+    stem = Path(stem)
+    out = []
+    for fmt in formats:
+        path = stem.with_suffix("." + fmt)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
+        out.append(path)
+    return out
