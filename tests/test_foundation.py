@@ -135,7 +135,8 @@ def test_flow_jit_equals_python_flow(rule):
     """The compiled right-hand side is the same function as the pure-Python one."""
     task = make_task(n=6, m=5, d=2, N=60, seed=2)
     w = make_init(task, k=4, r=2, rng=np.random.default_rng(1), scale=0.5)
-    args = (w.W1, w.W2, w.Q, w.P, task.Sigma_yx, task.Sigma_yy, *get_rule(rule).flags, 0.3, 0.1, 2.0)
+    flags = get_rule(rule).flags
+    args = (w.W1, w.W2, w.Q, w.P, task.Sigma_yx, task.Sigma_yy, *flags, 0.3, 0.1, 2.0)
     for a, b in zip(flow(*args), flow_jit(*args)):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
 
