@@ -1,0 +1,160 @@
+"""Integration of the averaged deep dynamics with ``scipy.integrate.solve_ivp``.
+
+Also the scalar reference of Saxe et al. (2013) for balanced BP: ``da/dt = L a^(2-2/L) (s-a)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from .._validate import check_float
+from ..dynamics import BLOWUP, check_times
+from ..errors import DivergenceError
+from .flow import deep_flow
+from .rules import get_deep_rule
+from .trajectory import DeepTrajectory
+from .weights import DeepWeights
+
+
+def make_deep_rhs(task, rule, template: DeepWeights, *, lam=0.0, wd=0.0, p_rate=1.0):
+    """``f(t, y)`` for ``solve_ivp``: :func:`deep_flow` on a flat rotated state."""
+    rule = get_deep_rule(rule)
+    Syx, Syy = np.ascontiguousarray(task.S), np.ascontiguousarray(task.Sigma_yy_bar)
+    transport, learns_Q, learns_P, direct = rule.flags
+    lam, wd, p_rate = float(lam), float(wd), float(p_rate)
+
+    def rhs(t, y):
+        Ws, Qs, Ps = template.unpack(y)
+        dWs, dQs, dPs = deep_flow(Ws, Qs, Ps, Syx, Syy, transport, learns_Q, learns_P,
+                                  direct, lam, wd, p_rate)
+        return np.concatenate([a.ravel() for a in (*dWs, *dQs, *dPs)])
+
+    return rhs
+
+
+def check_direct(rule, init: DeepWeights) -> None:
+    """A direct rule needs weights whose ``P`` read the output error, and vice versa."""
+    if rule.direct != init.direct:
+        kind = "direct (P_l reading the output error)" if rule.direct else "layered"
+        raise ValueError(f"rule {rule.name} needs {kind} feedback weights; build the init with "
+                         f"direct={rule.direct}")
+
+
+def integrate_deep(
+    task,
+    rule,
+    init: DeepWeights,
+    times,
+    *,
+    lam: float = 0.0,
+    wd: float = 0.0,
+    p_rate: float = 1.0,
+    solver: str = "RK45",
+    rtol: float = 1e-7,
+    atol: float = 1e-9,
+    progress: bool = False,
+) -> DeepTrajectory:
+    """Integrate the averaged deep dynamics (rotated frame) from ``init``.
+
+    Parameters
+    ----------
+    task : LinearTask (whitened inputs for the averaged dynamics to be exact)
+    rule : str or DeepRule
+        ``bp``, ``fa``, ``kp``, ``raf`` (layered) or ``draf``, ``dfa`` (direct).
+    init : DeepWeights
+        Initial weights (either frame); ``init.direct`` must match the rule.
+    times : (T,) array
+        Output times, increasing, >= 0 (integration starts at 0).
+    lam, wd, p_rate : float
+        Q decay, weight decay on every W, Oja time-scale ratio ``eta_P / eta``.
+    solver, rtol, atol
+        Passed to ``solve_ivp``.
+    progress : bool
+        tqdm bar over ``t``.
+
+    Raises
+    ------
+    DivergenceError
+        If the weights blow up (the time is in the message).
+    """
+    rule = get_deep_rule(rule)
+    init.check_task(task)
+    check_direct(rule, init)
+    times = check_times(times)
+    lam = check_float("lam", lam, low=0.0)
+    wd = check_float("wd (weight decay)", wd, low=0.0)
+    p_rate = check_float("p_rate", p_rate, low=0.0)
+    rtol = check_float("rtol", rtol, low=0.0, low_open=True)
+    atol = check_float("atol", atol, low=0.0, low_open=True)
+
+    w0 = init.rotate(task)
+    rhs = make_deep_rhs(task, rule, w0, lam=lam, wd=wd, p_rate=p_rate)
+
+    def blowup(t, y):
+        return BLOWUP - np.max(np.abs(y))
+
+    blowup.terminal = True
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=float(times[-1]), desc=f"ODE {rule.name} L={w0.depth}", unit="t",
+                   leave=False)
+        inner = rhs
+
+        def rhs(t, y):  # noqa: F811 - wraps the plain rhs with a progress update
+            if t > bar.n:
+                bar.update(t - bar.n)
+            return inner(t, y)
+
+    try:
+        sol = solve_ivp(rhs, (0.0, float(times[-1])), w0.pack(), method=solver, t_eval=times,
+                        rtol=rtol, atol=atol, events=blowup)
+    finally:
+        if bar is not None:
+            bar.close()
+    if sol.status == 1 or not np.all(np.isfinite(sol.y)):
+        t_bad = sol.t_events[0][0] if sol.t_events and len(sol.t_events[0]) else sol.t[-1]
+        raise DivergenceError(
+            f"deep ODE for rule {rule.name} diverged at t = {t_bad:.4g}: the dynamics blow up "
+            "(check lam, wd and the init scale)", time=float(t_bad))
+    if sol.status != 0:
+        raise RuntimeError(f"solve_ivp failed: {sol.message}")
+    info = {"solver": solver, "rtol": rtol, "atol": atol, "nfev": int(sol.nfev), "lam": lam,
+            "wd": wd, "p_rate": p_rate, "dims": list(w0.dims), "ranks": list(w0.ranks)}
+    return stack_states(task, rule, w0, sol.t.copy(), sol.y.T, "ode", info)
+
+
+def stack_states(task, rule, template: DeepWeights, times, states, method, info):
+    """Build a :class:`DeepTrajectory` from flat rotated states ``(T, size)``."""
+    T = len(times)
+    states = np.asarray(states)
+    Ws, Qs, Ps = template.unpack(states[0])
+    L = len(Ws)
+    stacks = [np.empty((T,) + a.shape) for a in (*Ws, *Qs, *Ps)]
+    for j in range(T):
+        for stack, a in zip(stacks, (x for group in template.unpack(states[j]) for x in group)):
+            stack[j] = a
+    return DeepTrajectory(np.asarray(times, dtype=np.float64), tuple(stacks[:L]),
+                          tuple(stacks[L : 2 * L - 1]), tuple(stacks[2 * L - 1 :]),
+                          rule=rule.name, method=method, task=task, direct=template.direct,
+                          info=info)
+
+
+def saxe_deep(s: float, a0: float, L: int, times, *, rtol: float = 1e-12,
+              atol: float = 1e-14) -> np.ndarray:
+    """Reference solution of ``da/dt = L a^(2 - 2/L) (s - a)``, ``a(0) = a0``.
+
+    Un-normalised mode strength of a balanced depth-``L`` network under BP (Saxe et al.
+    2013). For ``L = 2`` this is the closed form ``s e^{2st} / (e^{2st} - 1 + s/a0)``;
+    otherwise it is integrated with DOP853 at tolerance ``rtol``.
+    """
+    times = check_times(times)
+    if L == 2:
+        g = np.exp(2.0 * s * times)
+        return s * g / (g - 1.0 + s / a0)
+    expo = 2.0 - 2.0 / L
+    sol = solve_ivp(lambda t, a: L * np.abs(a) ** expo * (s - a), (0.0, float(times[-1])),
+                    [a0], method="DOP853", t_eval=times, rtol=rtol, atol=atol)
+    return sol.y[0]
