@@ -1,0 +1,248 @@
+"""Compiled (numba) kernels of the discrete learning rules of SPEC §3.
+
+The kernels only do arithmetic, in place, on float64 arrays; the driver
+(:func:`lintheory.sgd.run_sgd`) allocates, seeds, draws the sample order, shows the
+progress bar and checks for divergence between calls. Every kernel takes the weights in
+the *unrotated* frame and natural layout (``W1`` (k, n), ``W2`` (m, k), ``Q`` (k, r),
+``P`` (r, m)), advances them by a number of steps and returns nothing.
+
+Per sample (a mini-batch applies the *mean* of these over its samples; all updates of
+one step use the pre-step weights)::
+
+    h = W1 x,  yhat = W2 h,  e = y - yhat
+    dW2 = eta e h^T - eta wd W2
+    dW1 = eta a x^T - eta wd W1,      a = W2^T e (transport) or Q (P e)
+    dQ  = eta h (P e)^T - eta lam Q                      (learns_Q)
+    dP  = eta_P (P y) (y - P^T P y)^T = eta_P P y y^T (I - P^T P)   (learns_P)
+
+Three kernels, one per way of forming a step:
+
+* :func:`online_steps` - one sample per step, loops written out. Internally it keeps the
+  transposes ``W1^T``, ``W2^T``, ``Q^T`` so that every inner loop is a unit-stride
+  ``axpy`` (vectorised by LLVM without ``fastmath``), and it fuses the ``W1`` update of
+  one step with ``h = W1 x`` of the next (``W1`` is read from memory once per sample).
+* :func:`minibatch_steps` - B samples per step, with ``np.dot`` (BLAS) on the gathered batch.
+* :func:`full_steps` - all N samples per step. The mean update over the whole data set
+  depends on the data only through ``Sigma_xx``, ``Sigma_yx``, ``Sigma_yy``, so a step costs
+  O(k n (n + m)) instead of O(N k n): with ``G = Sigma_yx - W2 W1 Sigma_xx``,
+  ``mean e h^T = G W1^T``, ``mean e x^T = G``, ``mean h (P e)^T = W1 G^T P^T``,
+  ``mean P y y^T = P Sigma_yy``. (The NumPy reference forms the per-sample errors
+  directly, so the tests check this algebra.)
+
+``fastmath`` is off: the online kernel needs no reassociation to vectorise (its loops are
+``axpy``s), and the results match the NumPy reference to ~1e-14.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+_JIT = {"cache": True, "nogil": True, "fastmath": False}
+
+
+@numba.njit(**_JIT)
+def _online_loop(W1T, W2T, QT, P, X, Y, idx, transport, learns_Q, learns_P,
+                 eta, lam, wd, eta_P):
+    """Per-sample SGD on transposed weights ``W1T`` (n, k), ``W2T`` (k, m), ``QT`` (r, k)."""
+    n, k = W1T.shape
+    m = W2T.shape[1]
+    r = P.shape[0]
+    h = np.zeros(k)
+    yhat = np.empty(m)
+    e = np.empty(m)
+    a = np.empty(k)
+    pe = np.empty(r)
+    py = np.empty(r)
+    z = np.empty(m)
+    cw = 1.0 - eta * wd
+    cq = 1.0 - eta * lam
+    steps = idx.shape[0]
+    if steps == 0:
+        return
+    # h = W1 x for the first sample (later ones are formed while W1 is updated)
+    x = X[idx[0]]
+    for i in range(n):
+        xi = x[i]
+        for j in range(k):
+            h[j] += xi * W1T[i, j]
+    for t in range(steps):
+        x = X[idx[t]]
+        y = Y[idx[t]]
+        # yhat = W2 h ; e = y - yhat
+        for c in range(m):
+            yhat[c] = 0.0
+        for j in range(k):
+            hj = h[j]
+            for c in range(m):
+                yhat[c] += hj * W2T[j, c]
+        for c in range(m):
+            e[c] = y[c] - yhat[c]
+        # hidden error a (pre-step weights), fused with the W2 and Q updates
+        if transport:
+            for j in range(k):
+                s = 0.0
+                for c in range(m):
+                    s += W2T[j, c] * e[c]
+                a[j] = s
+        else:
+            for q in range(r):
+                s = 0.0
+                for c in range(m):
+                    s += P[q, c] * e[c]
+                pe[q] = s
+            for j in range(k):
+                a[j] = 0.0
+            for q in range(r):
+                pq = pe[q]
+                for j in range(k):
+                    a[j] += pq * QT[q, j]
+            if learns_Q:
+                for q in range(r):
+                    g = eta * pe[q]
+                    if cq != 1.0:
+                        for j in range(k):
+                            QT[q, j] = cq * QT[q, j] + g * h[j]
+                    else:
+                        for j in range(k):
+                            QT[q, j] += g * h[j]
+        # W2 += eta e h^T - eta wd W2
+        for j in range(k):
+            g = eta * h[j]
+            if cw != 1.0:
+                for c in range(m):
+                    W2T[j, c] = cw * W2T[j, c] + g * e[c]
+            else:
+                for c in range(m):
+                    W2T[j, c] += g * e[c]
+        # Oja: P += eta_P (P y)(y - P^T P y)^T
+        if learns_P:
+            for q in range(r):
+                s = 0.0
+                for c in range(m):
+                    s += P[q, c] * y[c]
+                py[q] = s
+            for c in range(m):
+                z[c] = y[c]
+            for q in range(r):
+                pq = py[q]
+                for c in range(m):
+                    z[c] -= pq * P[q, c]
+            for q in range(r):
+                g = eta_P * py[q]
+                for c in range(m):
+                    P[q, c] += g * z[c]
+        # W1 += eta a x^T - eta wd W1, fused with h = W1 x_next
+        last = t + 1 == steps
+        xn = X[idx[t + 1]] if not last else x
+        for j in range(k):
+            h[j] = 0.0
+        for i in range(n):
+            g = eta * x[i]
+            if cw != 1.0:
+                for j in range(k):
+                    W1T[i, j] = cw * W1T[i, j] + g * a[j]
+            else:
+                for j in range(k):
+                    W1T[i, j] += g * a[j]
+            if not last:
+                xi = xn[i]
+                for j in range(k):
+                    h[j] += xi * W1T[i, j]
+
+
+@numba.njit(**_JIT)
+def online_steps(W1, W2, Q, P, X, Y, idx, transport, learns_Q, learns_P, eta, lam, wd, eta_P):
+    """Advance ``len(idx)`` single-sample steps in place, sample ``t`` being ``X[idx[t]]``.
+
+    Parameters
+    ----------
+    W1 : (k, n)   W2 : (m, k)   Q : (k, r)   P : (r, m)
+        Unrotated weights, updated in place.
+    X : (N, n)   Y : (N, m)
+        Inputs and targets, one sample per row.
+    idx : (steps,) int64
+        Sample order.
+    transport, learns_Q, learns_P : bool
+        The rule's switches.
+    eta, lam, wd, eta_P : float
+        Learning rate, Q decay, W1/W2 weight decay, Oja learning rate.
+    """
+    W1T = np.ascontiguousarray(W1.T)
+    W2T = np.ascontiguousarray(W2.T)
+    QT = np.ascontiguousarray(Q.T)
+    _online_loop(W1T, W2T, QT, P, X, Y, idx, transport, learns_Q, learns_P,
+                 eta, lam, wd, eta_P)
+    W1[:, :] = W1T.T
+    W2[:, :] = W2T.T
+    Q[:, :] = QT.T
+
+
+@numba.njit(**_JIT)
+def _apply_mean_update(W1, W2, Q, P, Ex, Eh, Hpe, C, transport, learns_Q, learns_P,
+                       eta, lam, wd, eta_P):
+    """One step from the batch means ``Ex = <e x^T>``, ``Eh = <e h^T>``, ``Hpe = <h (Pe)^T>``,
+    ``C = <y y^T>`` (all pre-step), applied in place."""
+    if transport:
+        dW1 = np.dot(W2.T, Ex)
+    else:
+        dW1 = np.dot(Q, np.dot(P, Ex))
+    if learns_P:
+        PC = np.dot(P, C)
+        dP = PC - np.dot(np.dot(PC, P.T), P)
+        P += eta_P * dP
+    if learns_Q:
+        Q *= 1.0 - eta * lam
+        Q += eta * Hpe
+    W2 *= 1.0 - eta * wd
+    W2 += eta * Eh
+    W1 *= 1.0 - eta * wd
+    W1 += eta * dW1
+
+
+@numba.njit(**_JIT)
+def minibatch_steps(W1, W2, Q, P, X, Y, idx, B, transport, learns_Q, learns_P,
+                    eta, lam, wd, eta_P):
+    """Advance ``len(idx) // B`` mini-batch steps in place; step ``s`` averages the per-sample
+    updates over ``X[idx[s*B:(s+1)*B]]``. Arguments as :func:`online_steps`, plus the batch
+    size ``B``."""
+    n = X.shape[1]
+    m = Y.shape[1]
+    Xb = np.empty((B, n))
+    Yb = np.empty((B, m))
+    steps = idx.shape[0] // B
+    for s in range(steps):
+        for b in range(B):
+            Xb[b, :] = X[idx[s * B + b]]
+            Yb[b, :] = Y[idx[s * B + b]]
+        H = np.dot(Xb, W1.T)                      # (B, k) rows h^T
+        E = Yb - np.dot(H, W2.T)                  # (B, m) rows e^T
+        Ex = np.dot(E.T, Xb) / B                  # <e x^T>
+        Eh = np.dot(E.T, H) / B                   # <e h^T>
+        if learns_Q:
+            Hpe = np.dot(H.T, np.dot(E, P.T)) / B  # <h (P e)^T>
+        else:
+            Hpe = np.zeros(Q.shape)
+        if learns_P:
+            C = np.dot(Yb.T, Yb) / B              # <y y^T>
+        else:
+            C = np.zeros((m, m))
+        _apply_mean_update(W1, W2, Q, P, Ex, Eh, Hpe, C, transport, learns_Q, learns_P,
+                           eta, lam, wd, eta_P)
+
+
+@numba.njit(**_JIT)
+def full_steps(W1, W2, Q, P, X, Y, steps, transport, learns_Q, learns_P,
+               eta, lam, wd, eta_P):
+    """Advance ``steps`` full-batch steps in place (mean update over all N samples), through
+    the covariances ``Sigma_xx``, ``Sigma_yx``, ``Sigma_yy`` of ``X``, ``Y``."""
+    N = X.shape[0]
+    Sxx = np.dot(X.T, X) / N
+    Syx = np.dot(Y.T, X) / N
+    Syy = np.dot(Y.T, Y) / N
+    for _ in range(steps):
+        G = Syx - np.dot(W2, np.dot(W1, Sxx))     # <e x^T>
+        Eh = np.dot(G, W1.T)                      # <e h^T>
+        Hpe = np.dot(W1, np.dot(G.T, P.T))        # <h (P e)^T>
+        _apply_mean_update(W1, W2, Q, P, G, Eh, Hpe, Syy, transport, learns_Q, learns_P,
+                           eta, lam, wd, eta_P)
