@@ -1,0 +1,283 @@
+"""Run independent jobs serially, in local worker processes, or on a Dask cluster.
+
+One function, :func:`imap_unordered`, hides the three backends; a job is ``fn(item)`` with
+``fn`` an importable module-level function and ``item`` a picklable value, so the same
+jobs run anywhere and give the same numbers:
+
+- ``workers=1`` (and no scheduler): in this process, one after the other.
+- ``workers=N``: in ``N`` fresh processes (``spawn`` start method, safe with numba and BLAS
+  threads), each pinned to one BLAS / OpenMP / numba thread so that ``N`` workers use ``N``
+  cores and no more.
+- ``scheduler="tcp://host:8786"`` (or a ``dask.distributed.Client``): on a Dask distributed
+  cluster; results stream back to this process in completion order. Needs the ``cluster``
+  extra (``pip install -e ".[cluster]"``).
+
+Every backend runs jobs single-threaded, including the serial one, because a BLAS
+reduction split over several threads can round differently: pinning is what makes serial,
+local-parallel and cluster runs of one sweep give identical numbers.
+
+This module imports nothing heavy at import time, so that a worker process can pin its
+threads before NumPy's BLAS starts its thread pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+#: Environment variables that set the size of BLAS / OpenMP / numba thread pools.
+THREAD_ENV = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+)
+
+_LIMITER = None  # the process-wide threadpoolctl limiter of a pinned worker
+
+
+def default_workers() -> int:
+    """The number of cores this process may use (``os.sched_getaffinity`` where available)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS / Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def check_workers(workers) -> int:
+    """``workers`` as a positive int; ``None`` or ``0`` mean all cores."""
+    if workers is None or (isinstance(workers, int) and workers == 0):
+        return default_workers()
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(
+            f"workers must be a positive integer (or 0 for all cores), got {workers!r}"
+        )
+    return workers
+
+
+def pin_threads(n: int = 1) -> None:
+    """Limit this process to ``n`` BLAS / OpenMP / numba threads, for good.
+
+    Sets the thread environment variables (read by libraries loaded later), limits the
+    thread pools of libraries already loaded with ``threadpoolctl``, and calls
+    ``numba.set_num_threads`` if numba is loaded. Used as the worker initialiser.
+    """
+    global _LIMITER
+    for name in THREAD_ENV:
+        os.environ[name] = str(n)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency of scikit-learn
+        pass
+    else:
+        _LIMITER = threadpool_limits(limits=n)
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        with contextlib.suppress(Exception):
+            numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+
+
+@contextlib.contextmanager
+def single_threaded():
+    """Run the body with BLAS / OpenMP limited to one thread (restored afterwards)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    numba = sys.modules.get("numba")
+    old = None
+    if numba is not None:
+        with contextlib.suppress(Exception):
+            old = numba.get_num_threads()
+            numba.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        if old is not None:
+            with contextlib.suppress(Exception):
+                numba.set_num_threads(old)
+
+
+@contextlib.contextmanager
+def _pinned_environ(n: int = 1):
+    """Set the thread variables in this process's environment while workers start."""
+    saved = {name: os.environ.get(name) for name in THREAD_ENV}
+    for name in THREAD_ENV:
+        os.environ[name] = str(n)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _serial(fn, items):
+    with single_threaded():
+        for i, item in enumerate(items):
+            try:
+                value = fn(item)
+            except Exception as exc:  # noqa: BLE001 - reported, never fatal
+                yield i, False, exc
+            else:
+                yield i, True, value
+
+
+def _processes(fn, items, workers):
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    with _pinned_environ(1):
+        pool = cf.ProcessPoolExecutor(
+            max_workers=min(workers, max(1, len(items))), mp_context=ctx,
+            initializer=pin_threads, initargs=(1,),
+        )
+        try:
+            futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+            for fut in cf.as_completed(futures):
+                i = futures[fut]
+                try:
+                    value = fut.result()
+                except Exception as exc:  # noqa: BLE001 - e.g. a worker killed by the OS
+                    yield i, False, exc
+                else:
+                    yield i, True, value
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        else:
+            pool.shutdown(wait=True)
+
+
+def connect(scheduler):
+    """A ``dask.distributed.Client`` for ``scheduler`` (an address or a ``LocalCluster``)."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ValueError(
+            "--scheduler needs Dask distributed: pip install -e \".[cluster]\""
+        ) from None
+    try:
+        return Client(scheduler, timeout="20s")
+    except OSError as exc:
+        raise ValueError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
+
+
+def _dask(fn, items, scheduler, client):
+    from dask.distributed import as_completed
+
+    own = client is None
+    if own:
+        client = connect(scheduler)
+    futures = []
+    try:
+        client.run(pin_threads, 1)
+        futures = client.map(fn, list(items), pure=False)
+        index = {fut.key: i for i, fut in enumerate(futures)}
+        for fut in as_completed(futures):
+            i = index[fut.key]
+            try:
+                value = fut.result()
+            except Exception as exc:  # noqa: BLE001 - reported, never fatal
+                yield i, False, exc
+            else:
+                yield i, True, value
+            fut.release()
+    except BaseException:
+        if futures:
+            with contextlib.suppress(Exception):
+                client.cancel(futures)
+        raise
+    finally:
+        if own:
+            client.close()
+
+
+def imap_unordered(fn, items, *, workers: int | None = 1, scheduler=None, client=None):
+    """Yield ``(index, ok, value)`` for ``fn(item)`` over ``items``, in completion order.
+
+    Parameters
+    ----------
+    fn : callable
+        An importable module-level function of one argument (it is pickled by name).
+    items : sequence
+        Picklable arguments, one per job.
+    workers : int or None
+        Local worker processes; 1 runs in this process, ``None``/0 uses all cores.
+        Ignored when a scheduler or client is given.
+    scheduler : str, optional
+        Address of a Dask distributed scheduler, e.g. ``"tcp://10.0.0.5:8786"``.
+    client : dask.distributed.Client, optional
+        An existing client (for example on a ``LocalCluster``); left open afterwards.
+
+    Yields
+    ------
+    (int, bool, object)
+        The item's index, whether ``fn`` returned, and its value or the exception raised.
+        An exception in one job never stops the others; ``KeyboardInterrupt`` cancels the
+        jobs not yet started and propagates.
+    """
+    items = list(items)
+    if client is not None or scheduler is not None:
+        yield from _dask(fn, items, scheduler, client)
+        return
+    workers = check_workers(workers)
+    if workers == 1 or len(items) <= 1:
+        yield from _serial(fn, items)
+    else:
+        yield from _processes(fn, items, workers)
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers for commands that run many simulations (sweep, figure2, figure3, figure-deep)
+
+
+def add_worker_args(parser) -> None:
+    """Add ``--workers N`` and ``--scheduler ADDRESS`` to an argparse parser."""
+    parser.add_argument(
+        "--workers", type=int, default=0, metavar="N",
+        help="local worker processes, each pinned to one BLAS/numba thread "
+        "(0 = all cores, 1 = run in this process)",
+    )
+    parser.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS",
+        help="run on a Dask distributed cluster at this address (e.g. tcp://host:8786) "
+        "instead of local processes; needs pip install -e '.[cluster]'",
+    )
+
+
+def map_runs(fn, items, *, workers=1, scheduler=None, client=None, progress=False,
+             desc="runs") -> list:
+    """``[fn(item) for item in items]`` on any backend, in input order, with one bar.
+
+    For commands whose runs are cheap to redo (no result files): the first exception
+    raised by a run is re-raised after the others finish. For long, resumable sweeps with
+    per-run result files and failure reports, use :func:`lintheory.sweep.run_sweep`.
+    """
+    from tqdm.auto import tqdm
+
+    items = list(items)
+    out = [None] * len(items)
+    errors = []
+    with tqdm(total=len(items), desc=desc, disable=not progress, unit="run") as bar:
+        for i, ok, value in imap_unordered(fn, items, workers=workers, scheduler=scheduler,
+                                           client=client):
+            if ok:
+                out[i] = value
+            else:
+                errors.append((i, value))
+                bar.set_postfix(failed=len(errors))
+            bar.update(1)
+    if errors:
+        i, exc = min(errors, key=lambda e: e[0])
+        raise exc
+    return out
