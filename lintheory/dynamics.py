@@ -107,7 +107,8 @@ def integrate(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=float(times[-1]), desc=f"ODE {rule.name}", unit="t", leave=False)
+        bar = tqdm(total=float(times[-1]), desc=f"ODE {rule.name}", leave=False,
+                   bar_format="{desc}: {percentage:3.0f}%|{bar}| t = {n:.3g}/{total:.3g}")
         inner = rhs
 
         def rhs(t, y):  # noqa: F811 - wraps the plain rhs with a progress update
