@@ -1,0 +1,226 @@
+"""Dense layers, pointwise layers and containers with explicit forward and backward.
+
+Each ``forward(x, ctx)`` returns ``(y, cache)``; ``backward(e, cache, ctx)`` maps the
+error ``e = -dL/dy`` to ``-dL/dx`` and fills parameter grads (``dL/dparam``). Shapes are
+``(B, ..., D)``: a Linear layer acts on the last axis (tokens of a transformer included).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import erf
+
+from .base import BackwardContext, ForwardContext, Layer, Param, as_dtype
+
+_INIT_GAIN = {"he": 2.0, "lecun": 1.0}
+
+
+class WeightLayer(Layer):
+    """Shared by Linear and Conv2d: a weight ``W`` seen as ``Wm (D_out, D_in)`` and a
+    feedback rule (``None`` for the first weight layer: no input error is needed)."""
+
+    feedback = None
+    is_output = False
+    in_shape: tuple[int, ...] | None = None   # per-sample input shape, set on first forward
+
+    def params(self):
+        return [self.W] + ([self.b] if self.b is not None else [])
+
+    def feedback_params(self):
+        return [] if self.feedback is None else self.feedback.params()
+
+    def weight_layers(self):
+        return [self]
+
+    @property
+    def Wm(self) -> np.ndarray:
+        return self.W.value.reshape(self.W.value.shape[0], -1)
+
+    def _send_error(self, x, hm, e, em, ctx: BackwardContext):
+        """Record ``e`` and return the input error (matrix view, or input-shaped for
+        direct rules; ``None`` when the layer has no feedback)."""
+        ctx.errors[self.name] = e
+        fb = self.feedback
+        if fb is None:
+            return None, False
+        if fb.direct:
+            e_s = ctx.source_error(fb.hyper["source"])
+            d = fb.backward(x.reshape(x.shape[0], -1), e_s, None, e_s)
+            return d.reshape(x.shape), True
+        sig = ctx.targets if (self.is_output and ctx.targets is not None) else None
+        return fb.backward(hm, em, self.Wm, sig), False
+
+
+class Linear(WeightLayer):
+    """``y = x W^T + b``; ``W (d_out, d_in)``; x ``(..., d_in)``."""
+
+    def __init__(self, d_in: int, d_out: int, *, rng: np.random.Generator, name: str = "fc",
+                 dtype=np.float32, init: str = "he", bias: bool = True):
+        dt = as_dtype(dtype)
+        if init not in _INIT_GAIN:
+            raise ValueError(f"init must be one of {', '.join(_INIT_GAIN)}, got {init!r}")
+        self.name, self.d_in, self.d_out = name, int(d_in), int(d_out)
+        self.w_std = float(np.sqrt(_INIT_GAIN[init] / d_in))
+        self.W = Param(rng.normal(0.0, self.w_std, size=(d_out, d_in)).astype(dt), f"{name}.W")
+        self.b = Param(np.zeros(d_out, dt), f"{name}.b") if bias else None
+
+    def forward(self, x, ctx):
+        if self.in_shape is None:
+            self.in_shape = tuple(x.shape[1:])
+        y = x @ self.W.value.T
+        if self.b is not None:
+            y += self.b.value
+        return y, x
+
+    def backward(self, e, x, ctx):
+        em = e.reshape(-1, self.d_out)
+        hm = x.reshape(-1, self.d_in)
+        self.W.grad[...] = -(em.T @ hm)
+        if self.b is not None:
+            self.b.grad[...] = -em.sum(axis=0)
+        d, shaped = self._send_error(x, hm, e, em, ctx)
+        if d is None or shaped:
+            return d
+        return d.reshape(x.shape)
+
+
+class ReLU(Layer):
+    def __init__(self, name: str = "relu"):
+        self.name = name
+
+    def forward(self, x, ctx):
+        mask = x > 0
+        return x * mask, mask
+
+    def backward(self, e, mask, ctx):
+        return e * mask
+
+
+class GELU(Layer):
+    """Exact GELU ``x Phi(x)``; derivative ``Phi(x) + x phi(x)``."""
+
+    def __init__(self, name: str = "gelu"):
+        self.name = name
+
+    def forward(self, x, ctx):
+        cdf = 0.5 * (1.0 + erf(x / np.sqrt(2.0))).astype(x.dtype)
+        return x * cdf, (x, cdf)
+
+    def backward(self, e, cache, ctx):
+        x, cdf = cache
+        pdf = np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
+        return e * (cdf + x * pdf).astype(e.dtype)
+
+
+class Dropout(Layer):
+    """Inverted dropout with probability ``p`` (identity when ``train`` is False)."""
+
+    def __init__(self, p: float = 0.5, name: str = "dropout"):
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"p must be in [0, 1), got {p}")
+        self.p, self.name = float(p), name
+
+    def forward(self, x, ctx: ForwardContext):
+        if not ctx.train or self.p == 0.0:
+            return x, None
+        if ctx.rng is None:
+            raise ValueError("Dropout in train mode needs ctx.rng (a numpy Generator)")
+        mask = (ctx.rng.random(x.shape) >= self.p).astype(x.dtype) / (1.0 - self.p)
+        return x * mask, mask
+
+    def backward(self, e, mask, ctx):
+        return e if mask is None else e * mask
+
+
+class Flatten(Layer):
+    def __init__(self, name: str = "flatten"):
+        self.name = name
+
+    def forward(self, x, ctx):
+        return x.reshape(x.shape[0], -1), x.shape
+
+    def backward(self, e, shape, ctx):
+        return e.reshape(shape)
+
+
+class LayerNorm(Layer):
+    """Normalise the last axis: ``y = (x - mu) / sqrt(var + eps) * g + b``."""
+
+    def __init__(self, dim: int, *, name: str = "ln", dtype=np.float32, eps: float = 1e-5):
+        dt = as_dtype(dtype)
+        self.name, self.eps = name, float(eps)
+        self.g = Param(np.ones(dim, dt), f"{name}.g")
+        self.b = Param(np.zeros(dim, dt), f"{name}.b")
+
+    def params(self):
+        return [self.g, self.b]
+
+    def forward(self, x, ctx):
+        mu = x.mean(axis=-1, keepdims=True)
+        xc = x - mu
+        inv = 1.0 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + self.eps)
+        xhat = xc * inv
+        return xhat * self.g.value + self.b.value, (xhat, inv)
+
+    def backward(self, e, cache, ctx):
+        xhat, inv = cache
+        axes = tuple(range(e.ndim - 1))
+        self.g.grad[...] = -(e * xhat).sum(axis=axes)
+        self.b.grad[...] = -e.sum(axis=axes)
+        gh = e * self.g.value
+        return inv * (gh - gh.mean(axis=-1, keepdims=True)
+                      - xhat * (gh * xhat).mean(axis=-1, keepdims=True))
+
+
+class Sequential(Layer):
+    """Layers applied in order; the cache is the list of the children's caches."""
+
+    def __init__(self, layers, name: str = ""):
+        self.layers, self.name = list(layers), name
+
+    def forward(self, x, ctx):
+        caches = []
+        for layer in self.layers:
+            x, c = layer.forward(x, ctx)
+            caches.append(c)
+        return x, caches
+
+    def backward(self, e, caches, ctx):
+        for layer, c in zip(reversed(self.layers), reversed(caches)):
+            e = layer.backward(e, c, ctx)
+            if e is None:
+                return None
+        return e
+
+    def params(self):
+        return [p for layer in self.layers for p in layer.params()]
+
+    def feedback_params(self):
+        return [p for layer in self.layers for p in layer.feedback_params()]
+
+    def weight_layers(self):
+        return [w for layer in self.layers for w in layer.weight_layers()]
+
+
+class Residual(Layer):
+    """``y = x + block(x)``; the error passes the skip exactly and adds the block's."""
+
+    def __init__(self, block: Layer, name: str = "res"):
+        self.block, self.name = block, name
+
+    def forward(self, x, ctx):
+        y, c = self.block.forward(x, ctx)
+        return x + y, c
+
+    def backward(self, e, c, ctx):
+        eb = self.block.backward(e, c, ctx)
+        return e if eb is None else e + eb
+
+    def params(self):
+        return self.block.params()
+
+    def feedback_params(self):
+        return self.block.feedback_params()
+
+    def weight_layers(self):
+        return self.block.weight_layers()

@@ -1,0 +1,249 @@
+"""Models: a root layer, its feedback wiring, and the forward/backward entry points.
+
+``build_model("mlp" | "cnn" | "vit", input_shape, n_classes, rule=..., rank=..., rng=...)``
+returns a :class:`Model`. Every weight layer except the first sends its input error
+through its own feedback rule (the first layer's input error would reach the data and
+is never computed); ``rule`` and ``rank`` are one value or a list with one entry per
+feedback layer, in forward order (``Model.feedback_layers``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import BackwardContext, ForwardContext, as_dtype
+from .feedback import centred_scaled, make_feedback
+from .layers import Linear, Sequential
+
+MODEL_KINDS = ("mlp", "cnn", "vit")
+
+
+class Model:
+    """A network with explicit forward and backward passes.
+
+    ``forward(X, train=)`` returns logits ``(B, C)`` and keeps the caches in
+    ``self.cache`` (also accepted explicitly by ``backward``); ``backward(e_out,
+    targets_onehot=)`` fills the ``grad`` of every forward and feedback parameter.
+    After a backward pass ``self.errors`` maps each weight layer's name to the error at
+    its output (what ``feedback_report(errors=...)`` takes).
+    """
+
+    def __init__(self, root, kind: str, input_shape, n_classes: int, rng, dtype):
+        self.root, self.kind = root, kind
+        self.input_shape, self.n_classes = tuple(input_shape), int(n_classes)
+        self.rng, self.dtype = rng, as_dtype(dtype)
+        self.cache = None
+        self.errors: dict[str, np.ndarray] = {}
+        self.weight_layers = root.weight_layers()
+        self.weight_layers[-1].is_output = True
+        self.feedback_layers = self.weight_layers[1:]
+        self.penultimate = self.weight_layers[-2].name if len(self.weight_layers) > 1 else None
+        # one forward pass records every weight layer's per-sample input shape
+        root.forward(np.zeros((1,) + self.input_shape, self.dtype), ForwardContext(False))
+
+    # ------------------------------------------------------------------ wiring
+    def set_feedback(self, rule="bp", rank=None, **hyper) -> None:
+        """Give every feedback layer a fresh rule instance (Q, P drawn from ``self.rng``)."""
+        layers = self.feedback_layers
+        rules = _per_layer("rule", rule, layers)
+        ranks = _per_layer("rank", rank, layers)
+        for i, (layer, rl, rk) in enumerate(zip(layers, rules, ranks)):
+            fb = make_feedback(rl, **hyper)
+            if rk is not None and (isinstance(rk, bool) or not isinstance(rk, (int, np.integer))):
+                raise ValueError(f"rank of layer {layer.name!r} must be an int or None, got {rk!r}")
+            if rk is not None and rk <= 0:
+                raise ValueError(f"rank of layer {layer.name!r} must be >= 1, got {rk}")
+            Wm = layer.Wm
+            if fb.direct:
+                if self.kind == "vit":
+                    raise ValueError("direct rules (draf, dfa) are for the mlp and cnn models")
+                src = fb.hyper["source"]
+                if src == "penultimate" and i == len(layers) - 1:
+                    raise ValueError(
+                        f"layer {layer.name!r} is the output layer and cannot receive the "
+                        "penultimate layer's error; use a local rule (e.g. raf) there"
+                    )
+                if src == "output":
+                    d_src = self.n_classes
+                else:
+                    d_src = self.weight_layers[-2].Wm.shape[0]
+                    if not isinstance(self.weight_layers[-2], Linear):
+                        raise ValueError("source='penultimate' needs a Linear penultimate layer")
+                d_in = int(np.prod(layer.in_shape))
+            else:
+                d_src, d_in = Wm.shape
+            fb.setup(layer.name, d_in, d_src, rk, layer.w_std, self.rng, self.dtype)
+            layer.feedback = fb
+
+    # ------------------------------------------------------------------ passes
+    def forward(self, X, *, train: bool):
+        X = np.asarray(X, dtype=self.dtype)
+        if X.shape[1:] != self.input_shape:
+            raise ValueError(f"X must have shape (B, {self.input_shape}), got {X.shape}")
+        out, self.cache = self.root.forward(X, ForwardContext(bool(train), self.rng))
+        return out
+
+    def backward(self, e_out, *, targets_onehot=None, cache=None) -> None:
+        cache = self.cache if cache is None else cache
+        if cache is None:
+            raise ValueError("backward needs a forward pass first (or an explicit cache)")
+        e_out = np.asarray(e_out, dtype=self.dtype)
+        if e_out.ndim != 2 or e_out.shape[1] != self.n_classes:
+            raise ValueError(f"e_out must have shape (B, {self.n_classes}), got {e_out.shape}")
+        t = None if targets_onehot is None else np.asarray(targets_onehot, self.dtype)
+        if t is not None and t.shape != e_out.shape:
+            raise ValueError(f"targets_onehot must have shape {e_out.shape}, got {t.shape}")
+        ctx = BackwardContext(e_out, t, self.penultimate)
+        self.root.backward(e_out, cache, ctx)
+        self.errors = ctx.errors
+
+    def params(self):
+        return self.root.params()
+
+    def feedback_params(self):
+        return self.root.feedback_params()
+
+    def zero_grad(self) -> None:
+        for p in self.params() + self.feedback_params():
+            p.grad[...] = 0
+
+    # ------------------------------------------------------------------ report
+    def feedback_report(self, errors=None) -> list[dict]:
+        """Alignment of each feedback layer (see ``feedback_alignment``)."""
+        out = []
+        for layer in self.feedback_layers:
+            fb = layer.feedback
+            err = None
+            if errors is not None:
+                key = layer.name
+                if fb.direct:
+                    key = (self.weight_layers[-1].name if fb.hyper["source"] == "output"
+                           else self.penultimate)
+                err = errors.get(key)
+            out.append(feedback_alignment(layer.name, fb, layer.Wm, err))
+        return out
+
+
+def _per_layer(what, value, layers):
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(layers):
+            raise ValueError(
+                f"{what} list must have one entry per feedback layer ({len(layers)}: "
+                f"{', '.join(la.name for la in layers)}), got {len(value)}"
+            )
+        return list(value)
+    return [value] * len(layers)
+
+
+def _angle(A, B) -> float:
+    c = float((A * B).sum() / (np.linalg.norm(A) * np.linalg.norm(B) + 1e-30))
+    return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
+
+
+def feedback_alignment(name, fb, Wm, errors=None) -> dict:
+    """Alignment numbers of one feedback rule against its layer's ``W^T``.
+
+    ``angle_deg`` between ``B = Q P`` and ``W^T``; ``norm_ratio = |B| / |W^T|``;
+    ``orth_err = |P P^T - I|_F``; ``q_dist = |Q - W^T P^T|_F / |W^T P^T|_F``; with
+    ``errors (N, D)`` (or ``(B, C, H, W)``, channels taken as units) the cosines of the
+    principal angles between P's rows and the top-r eigenvectors of the error covariance
+    (centred and scaled as Oja sees it) and their mean square ``overlap``.
+    """
+    Wt = Wm.T.astype(np.float64)
+    rep = {"name": name, "rule": fb.name, "rank": fb.rank, "angle_deg": None,
+           "norm_ratio": None, "orth_err": None, "q_dist": None}
+    if fb.transport:
+        rep.update(angle_deg=0.0, norm_ratio=1.0)
+        return rep
+    B = fb.matrix().astype(np.float64)
+    if not fb.direct:
+        rep["angle_deg"] = _angle(B, Wt)
+        rep["norm_ratio"] = float(np.linalg.norm(B) / (np.linalg.norm(Wt) + 1e-30))
+    if fb.P is not None:
+        P = fb.P.value.astype(np.float64)
+        r = P.shape[0]
+        rep["orth_err"] = float(np.linalg.norm(P @ P.T - np.eye(r)))
+        if not fb.direct:
+            target = Wt @ P.T
+            rep["q_dist"] = float(np.linalg.norm(fb.Q.value - target)
+                                  / (np.linalg.norm(target) + 1e-30))
+        if errors is not None:
+            E = np.asarray(errors, np.float64)
+            if E.ndim == 4:
+                E = E.transpose(0, 2, 3, 1).reshape(-1, E.shape[1])
+            E = E.reshape(-1, P.shape[1])
+            Ec = centred_scaled(E, fb.hyper["cov_eps"])
+            evals, evecs = np.linalg.eigh(Ec.T @ Ec / Ec.shape[0])
+            top = evecs[:, ::-1][:, :r]
+            basis = np.linalg.qr(P.T)[0]
+            cos = np.clip(np.linalg.svd(top.T @ basis, compute_uv=False), 0.0, 1.0)
+            rep["principal_cos"] = cos.tolist()
+            rep["principal_angles_deg"] = np.degrees(np.arccos(cos)).tolist()
+            rep["overlap"] = float(np.mean(cos ** 2))
+    return rep
+
+
+def build_model(kind: str, input_shape, n_classes: int, *, rule="bp", rank=None,
+                hidden=None, depth=None, rng: np.random.Generator, dtype=np.float32,
+                feedback_kwargs: dict | None = None, **kind_specific) -> Model:
+    """Build a model and wire its feedback.
+
+    kind : "mlp" (``depth`` hidden ReLU layers of width ``hidden``, default 4 x 256;
+        ``dropout=p`` optional), "cnn" (see ``cnn.build_cnn``: ``hidden`` is the width of
+        the dense layer, default 128), "vit" (see ``vit.build_vit``: ``hidden`` is the
+        token dimension, default 64, ``depth`` the number of blocks, default 2).
+    rule, rank : one value or one per feedback layer (``Model.feedback_layers``).
+    feedback_kwargs : rule hyperparameters (``q_decay``, ``p_decay``, ``p_lr_scale``,
+        ``centre``, ``scale``, ``cov_eps``, ``clip``, ``source``).
+    """
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(MODEL_KINDS)}; got {kind!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError("rng must be a numpy.random.Generator")
+    dt = as_dtype(dtype)
+    input_shape = tuple(int(s) for s in np.atleast_1d(input_shape))
+    if len(input_shape) == 0 or min(input_shape) < 1:
+        raise ValueError(f"input_shape must be a tuple of positive ints, got {input_shape}")
+    if int(n_classes) < 2:
+        raise ValueError(f"n_classes must be >= 2, got {n_classes}")
+    if kind == "mlp":
+        root = build_mlp(input_shape, n_classes, hidden=256 if hidden is None else hidden,
+                         depth=4 if depth is None else depth, rng=rng, dtype=dt,
+                         **kind_specific)
+    elif kind == "cnn":
+        from .cnn import build_cnn
+        root = build_cnn(input_shape, n_classes, hidden=128 if hidden is None else hidden,
+                         rng=rng, dtype=dt, **kind_specific)
+    else:
+        from .vit import build_vit
+        root = build_vit(input_shape, n_classes, dim=64 if hidden is None else hidden,
+                         depth=2 if depth is None else depth, rng=rng, dtype=dt,
+                         **kind_specific)
+    model = Model(root, kind, input_shape, n_classes, rng, dt)
+    model.set_feedback(rule, rank, **(feedback_kwargs or {}))
+    return model
+
+
+def build_mlp(input_shape, n_classes, *, hidden=256, depth=4, rng, dtype=np.float32,
+              dropout: float = 0.0) -> Sequential:
+    """``depth`` hidden layers ``Linear -> ReLU (-> Dropout)``, then a Linear head.
+
+    ``hidden`` is an int or a list of ``depth`` widths.
+    """
+    from .layers import Dropout, Flatten, ReLU
+
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 0:
+        raise ValueError(f"depth must be an int >= 0, got {depth!r}")
+    widths = list(hidden) if isinstance(hidden, (list, tuple)) else [hidden] * depth
+    if len(widths) != depth or any(int(w) < 1 for w in widths):
+        raise ValueError(f"hidden must be a positive int or {depth} positive ints, got {hidden}")
+    layers = [Flatten()] if len(input_shape) > 1 else []
+    d = int(np.prod(input_shape))
+    for i, w in enumerate(widths):
+        layers += [Linear(d, int(w), rng=rng, name=f"fc{i + 1}", dtype=dtype), ReLU()]
+        if dropout:
+            layers.append(Dropout(dropout))
+        d = int(w)
+    layers.append(Linear(d, n_classes, rng=rng, name=f"fc{depth + 1}", dtype=dtype,
+                         init="lecun"))
+    return Sequential(layers)
