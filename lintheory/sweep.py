@@ -439,3 +439,78 @@ def linear_run(spec: dict) -> dict:
         "a": traj.mode_strengths[-1], "leak": float(traj.leak[-1]),
         "loss": float(traj.loss[-1]), "rule": spec["rule"], "r": int(spec["r"]), "seed": seed,
     }
+
+
+# --------------------------------------------------------------------------- NN training runs
+
+
+def train_spec(**options) -> dict:
+    """The spec of one training run: ``{"kind": "train"}`` plus every TrainConfig option.
+
+    All options are stored (defaults included), so a later change of a default gives new
+    keys instead of silently reusing old results. Invalid options raise ValueError here,
+    before any run starts.
+    """
+    from .nn.train import TrainConfig
+
+    return {"kind": "train", **TrainConfig(**options).to_dict()}
+
+
+def _config_from_spec(spec: dict):
+    from .nn.train import TrainConfig
+
+    return TrainConfig.from_dict({k: v for k, v in spec.items() if k != "kind"})
+
+
+def feedback_dims(spec: dict) -> list[int]:
+    """Largest rank of each feedback layer of a train spec's model (its full, unconstrained rank).
+
+    One entry per feedback layer in forward order (``Model.feedback_layers``): the
+    dimension its ``P`` projects from (the layer's output width, the number of classes for
+    the output layer, or the source's width for direct rules).
+    """
+    import numpy as np
+
+    from .nn.data import load_dataset
+    from .nn.train import build_from_config
+
+    cfg = _config_from_spec(spec).replace(rank=None)
+    data = load_dataset(cfg.dataset, classes=cfg.classes,
+                        shape="flat" if cfg.model == "mlp" else "image", seed=cfg.data_seed,
+                        val_fraction=cfg.val_fraction)
+    model = build_from_config(cfg, data, np.random.default_rng(0))
+    dims = []
+    for layer in model.feedback_layers:
+        fb = getattr(layer, "feedback", None)
+        rank = getattr(fb, "rank", None)
+        dims.append(int(rank) if rank is not None else int(layer.Wm.shape[0]))
+    return dims
+
+
+def layer_ranks(dims, rank: int, layer: int | None = None) -> list[int]:
+    """Per-layer ranks: ``rank`` in feedback layer ``layer`` (0-based; None: every layer),
+    the full dimension elsewhere; never above a layer's dimension.
+
+    >>> layer_ranks([256, 256, 10], 4, layer=1)
+    [256, 4, 10]
+    >>> layer_ranks([256, 256, 10], 32)
+    [32, 32, 10]
+    """
+    if layer is not None and not 0 <= layer < len(dims):
+        raise ValueError(f"layer must be in [0, {len(dims) - 1}] (a feedback layer), got {layer}")
+    return [min(int(rank), d) if layer is None or i == layer else int(d)
+            for i, d in enumerate(dims)]
+
+
+def train_run(spec: dict) -> dict:
+    """One NN training run for a :func:`train_spec`: :func:`lintheory.nn.train.train`'s history.
+
+    Wall-clock timings are removed from the result (the sweep records each run's seconds
+    beside it), so the result depends on the spec alone and is identical on every backend.
+    """
+    from .nn.train import train
+
+    hist = train(_config_from_spec(spec))
+    for name in ("seconds", "seconds_total", "config", "key"):
+        hist.pop(name, None)
+    return hist
