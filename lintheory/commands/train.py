@@ -1,0 +1,179 @@
+"""``lintheory train``: train an MLP, CNN or ViT with BP, FA, KP or RAF on digits or MNIST-1D."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+
+from ._args import add_quiet, int_list, nonneg_float, positive_float, positive_int
+
+NAME = "train"
+ORDER = 40
+HELP = "train a nonlinear network (MLP, CNN, ViT) with BP or low-rank feedback (RAF, FA, ...)"
+DESCRIPTION = (
+    "Train a network with the NumPy engine on scikit-learn's 8x8 digits (default) or "
+    "MNIST-1D, with backpropagation or a feedback rule that sends the error through a "
+    "rank-r channel Q P. With no options it trains the digits MLP (4 hidden layers of 256 "
+    "ReLU units) with BP, Adam (AMSGrad), batch 32. Writes a JSON with the per-epoch "
+    "train/validation/test loss and accuracy and the final per-layer feedback alignment "
+    "(angle between Q P and W^T, overlap of P with the top principal directions of its "
+    "errors). Several seeds (--seed 0,1,2) are run one after another and summarised."
+)
+
+
+def _rank(text: str):
+    vals = int_list(text)
+    if not vals:
+        raise argparse.ArgumentTypeError(f"expected a rank like 10 or 8,8,4,10; got {text!r}")
+    if any(v < 1 for v in vals):
+        raise argparse.ArgumentTypeError(f"ranks must be integers >= 1, got {text!r}")
+    return vals[0] if len(vals) == 1 else vals
+
+
+def _classes(text: str):
+    vals = int_list(text)
+    if not vals:
+        raise argparse.ArgumentTypeError(f"expected a class count like 4 or labels like 0,3,7; "
+                                         f"got {text!r}")
+    return vals[0] if len(vals) == 1 else vals
+
+
+def _seeds(text: str):
+    vals = int_list(text)
+    if not vals or any(v < 0 for v in vals):
+        raise argparse.ArgumentTypeError(f"expected seeds >= 0 like 0 or 0,1,2; got {text!r}")
+    return vals
+
+
+def _model_arg(text: str):
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        value = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        pass  # keep as a string
+    return key.strip(), value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..nn.train import DTYPES, MODELS, OPTIMIZERS, TrainConfig
+
+    d = TrainConfig()
+    g = parser.add_argument_group("model and rule")
+    g.add_argument("--model", choices=MODELS, default=d.model, help="network kind")
+    g.add_argument("--rule", default=d.rule,
+                   help="feedback rule: bp, fa, kp, raf (and the engine's others, e.g. draf, "
+                        "dfa, normative)")
+    g.add_argument("--rank", type=_rank, default=None,
+                   help="feedback rank: one integer for every layer or a comma list, one per "
+                        "feedback layer (default: unconstrained)")
+    g.add_argument("--hidden", type=positive_int, default=d.hidden, help="MLP hidden width")
+    g.add_argument("--depth", type=positive_int, default=d.depth,
+                   help="MLP number of hidden layers")
+    g.add_argument("--model-arg", type=_model_arg, action="append", default=[],
+                   metavar="KEY=VALUE",
+                   help="extra build_model option (repeatable), e.g. dim=64, heads=4, "
+                        "blocks=2, patch=2 for the ViT")
+    g = parser.add_argument_group("optimisation")
+    g.add_argument("--epochs", type=positive_int, default=d.epochs)
+    g.add_argument("--batch-size", type=positive_int, default=d.batch_size)
+    g.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
+    g.add_argument("--lr", type=positive_float, default=d.lr, help="learning rate")
+    g.add_argument("--momentum", type=nonneg_float, default=d.momentum, help="SGD momentum")
+    g.add_argument("--weight-decay", type=nonneg_float, default=d.weight_decay)
+    g.add_argument("--no-amsgrad", dest="amsgrad", action="store_false",
+                   help="plain Adam instead of AMSGrad")
+    g.add_argument("--lr-decay", type=positive_float, default=d.lr_decay,
+                   help="multiply the learning rates by this factor after every epoch")
+    g.add_argument("--feedback-optimizer", choices=OPTIMIZERS, default=None,
+                   help="optimiser of the feedback factors Q, P (default: --optimizer)")
+    g.add_argument("--feedback-lr", type=nonneg_float, default=None,
+                   help="learning rate of Q, P (default: --lr)")
+    g.add_argument("--feedback-weight-decay", type=nonneg_float, default=None,
+                   help="weight decay of Q, P in the optimiser (default: --weight-decay)")
+    g = parser.add_argument_group("data and run")
+    g.add_argument("--dataset", choices=("digits", "mnist1d"), default=d.dataset)
+    g.add_argument("--classes", type=_classes, default=None,
+                   help="number of classes c (the first c) or a comma list of labels")
+    g.add_argument("--val-fraction", type=nonneg_float, default=d.val_fraction,
+                   help="fraction of the training split held out for validation")
+    g.add_argument("--seed", type=_seeds, default=[0],
+                   help="random seed, or a comma list of seeds run one after another")
+    g.add_argument("--dtype", choices=DTYPES, default=d.dtype)
+    g.add_argument("--out", default=None, metavar="PATH.json",
+                   help="result file (default: results/train/<model>_<rule>_<key>.json)")
+    add_quiet(parser)
+
+
+def config_from_args(args, seed: int):
+    """The :class:`~lintheory.nn.train.TrainConfig` the parsed arguments describe."""
+    from ..nn.train import TrainConfig
+
+    return TrainConfig(
+        model=args.model, rule=args.rule, rank=args.rank, hidden=args.hidden,
+        depth=args.depth, epochs=args.epochs, batch_size=args.batch_size,
+        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
+        weight_decay=args.weight_decay, amsgrad=args.amsgrad, lr_decay=args.lr_decay,
+        feedback_optimizer=args.feedback_optimizer, feedback_lr=args.feedback_lr,
+        feedback_weight_decay=args.feedback_weight_decay, seed=seed, dataset=args.dataset,
+        classes=args.classes, val_fraction=args.val_fraction, dtype=args.dtype,
+        model_kwargs=dict(args.model_arg),
+    )
+
+
+def _summary(values):
+    import numpy as np
+
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return None
+    a = np.asarray(vals, dtype=float)
+    return {"mean": float(a.mean()), "std": float(a.std()), "min": float(a.min()),
+            "max": float(a.max()), "values": vals}
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from ..io import write_json
+    from ..nn.data import load_dataset
+    from ..nn.train import train
+
+    configs = [config_from_args(args, s) for s in args.seed]
+    c0 = configs[0]
+    data = load_dataset(
+        c0.dataset, classes=c0.classes, shape="flat" if c0.model == "mlp" else "image",
+        seed=c0.data_seed, val_fraction=c0.val_fraction, dtype=np.dtype(c0.dtype),
+    )
+    runs = []
+    for cfg in configs:
+        hist = train(cfg, progress=not args.quiet, data=data)
+        runs.append(hist)
+        if not args.quiet:
+            f = hist["final"]
+            val = "" if f["val_acc"] is None else f" val {f['val_acc']:.4f}"
+            print(f"seed {cfg.seed}: train {f['train_acc']:.4f}{val} test {f['test_acc']:.4f} "
+                  f"({hist['seconds_total']:.1f} s)")
+    summary = {k: _summary([r["final"][k] for r in runs])
+               for k in ("train_acc", "val_acc", "test_acc", "test_loss")}
+    base = c0.replace(seed=0)
+    result = {
+        "command": "train",
+        "config": base.to_dict() | {"seed": list(args.seed)},
+        "key": c0.key() if len(configs) == 1 else
+        f"{base.key()}-s{'_'.join(map(str, args.seed))}",
+        "data": data.summary(),
+        "summary": summary,
+        "runs": runs,
+    }
+    out = args.out
+    if out is None:
+        out = f"results/train/{c0.model}_{c0.rule}_{result['key']}.json"
+    path = write_json(out, result)
+    t = summary["test_acc"]
+    rank = "full" if c0.rank is None else c0.rank
+    print(f"{c0.dataset} {c0.model} {c0.rule} rank {rank}: test accuracy "
+          f"{100 * t['mean']:.2f}% (mean of {len(runs)} seed(s), std {100 * t['std']:.2f}) "
+          f"-> {path}")
+    return 0
