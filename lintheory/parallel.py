@@ -81,6 +81,23 @@ def pin_threads(n: int = 1) -> None:
             numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
 
 
+def thread_report(_=None) -> dict:
+    """Thread settings of this process: the BLAS/OpenMP pools (threadpoolctl) and variables.
+
+    Takes (and ignores) one argument so that it can be mapped over workers to check that
+    they are pinned: ``list(imap_unordered(thread_report, range(2), workers=2))``.
+    """
+    import numpy  # noqa: F401 - load BLAS so that its pool is listed
+    from threadpoolctl import threadpool_info
+
+    return {
+        "pid": os.getpid(),
+        "pools": {f"{p['internal_api']}:{p['filepath']}": p["num_threads"]
+                  for p in threadpool_info()},
+        "env": {name: os.environ.get(name) for name in THREAD_ENV},
+    }
+
+
 @contextlib.contextmanager
 def single_threaded():
     """Run the body with BLAS / OpenMP limited to one thread (restored afterwards)."""

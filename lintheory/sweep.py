@@ -200,7 +200,8 @@ class SweepReport:
     """What a call of :func:`run_sweep` did.
 
     ``total`` unique specs; ``skipped`` already had a result file; ``finished`` ran and
-    succeeded now; ``failures`` ran and raised; ``missing`` never ran (interrupted).
+    succeeded now; ``failures`` raised (now, or in an earlier sweep when not retried:
+    ``skipped_failed`` of them); ``missing`` never ran (interrupted).
     """
 
     results_dir: str
@@ -210,17 +211,18 @@ class SweepReport:
     finished: int = 0
     failures: list = dataclasses.field(default_factory=list)
     duplicates: int = 0
+    skipped_failed: int = 0
     seconds: float = 0.0
     interrupted: bool = False
 
     @property
     def executed(self) -> int:
         """Runs started and completed by this call (finished + failed)."""
-        return self.finished + len(self.failures)
+        return self.finished + len(self.failures) - self.skipped_failed
 
     @property
     def missing(self) -> int:
-        return self.total - self.skipped - self.executed
+        return self.total - self.skipped - self.skipped_failed - self.executed
 
     @property
     def ok(self) -> bool:
@@ -231,6 +233,7 @@ class SweepReport:
         lines = [
             f"sweep {self.results_dir}: {self.total} runs, {self.skipped} already done, "
             f"{self.finished} finished, {len(self.failures)} failed"
+            + (f" ({self.skipped_failed} earlier, not retried)" if self.skipped_failed else "")
             + (f", {self.missing} not run (interrupted)" if self.missing else "")
             + f" ({self.seconds:.1f} s)"
         ]
@@ -327,6 +330,7 @@ def run_sweep(
             rec = read_json(results_dir / f"{key}.failed.json")
             report.failures.append(Failure(key, spec, rec.get("error", "?"),
                                            rec.get("traceback", "")))
+            report.skipped_failed += 1
         else:
             todo.append((key, spec))
 
