@@ -13,6 +13,8 @@ from scipy.special import erf
 from .base import BackwardContext, ForwardContext, Layer, Param, as_dtype
 
 _INIT_GAIN = {"he": 2.0, "lecun": 1.0}
+_RSQRT2 = float(1.0 / np.sqrt(2.0))
+_RSQRT2PI = float(1.0 / np.sqrt(2.0 * np.pi))
 
 
 class WeightLayer(Layer):
@@ -103,13 +105,13 @@ class GELU(Layer):
         self.name = name
 
     def forward(self, x, ctx):
-        cdf = 0.5 * (1.0 + erf(x / np.sqrt(2.0))).astype(x.dtype)
+        cdf = 0.5 * (1.0 + erf(x * _RSQRT2))
         return x * cdf, (x, cdf)
 
     def backward(self, e, cache, ctx):
         x, cdf = cache
-        pdf = np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
-        return e * (cdf + x * pdf).astype(e.dtype)
+        pdf = np.exp(-0.5 * x * x) * _RSQRT2PI
+        return e * (cdf + x * pdf)
 
 
 class Dropout(Layer):

@@ -1,0 +1,181 @@
+"""Convolution, max pooling and batch normalisation on ``(B, C, H, W)`` arrays.
+
+Conv2d uses im2col (channels-last, built from ``k*k`` strided slice copies, no Python loop
+over samples or positions) and one matrix product; its transpose (col2im) loops over the
+``k x k`` kernel offsets only. In the matrix view of ``feedback.py`` a convolution is
+``hm = cols (B*Ho*Wo, k*k*C_in)``, ``em (B*Ho*Wo, C_out)``, ``Wm (C_out, k*k*C_in)``, so
+the feedback factors are ``P (r, C_out)`` - a 1x1 convolution from C_out to r channels -
+and ``Q (k*k*C_in, r)`` - a kernel-sized transposed convolution from r back to C_in with
+the forward stride and padding (SPEC §6, Appendix C); Oja's covariance is over batch and
+all positions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .base import Layer, Param, as_dtype
+from .layers import WeightLayer
+
+
+def _out_size(n: int, k: int, s: int, p: int) -> int:
+    return (n + 2 * p - k) // s + 1
+
+
+def im2col(x: np.ndarray, k: int, s: int, p: int):
+    """``(B, C, H, W)`` -> ``cols (B*Ho*Wo, k*k*C)`` (rows ordered ``(i, j, c)``), Ho, Wo.
+
+    Works channels-last internally: ``k*k`` strided slice copies, no loop over samples.
+    """
+    B, C, H, W = x.shape
+    Ho, Wo = _out_size(H, k, s, p), _out_size(W, k, s, p)
+    xh = x.transpose(0, 2, 3, 1)
+    if p:
+        xh = np.pad(xh, ((0, 0), (p, p), (p, p), (0, 0)))
+    cols = np.empty((B, Ho, Wo, k, k, C), x.dtype)
+    for i in range(k):
+        for j in range(k):
+            cols[:, :, :, i, j, :] = xh[:, i:i + s * Ho:s, j:j + s * Wo:s, :]
+    return cols.reshape(B * Ho * Wo, k * k * C), Ho, Wo
+
+
+def col2im(dcols: np.ndarray, x_shape, k: int, s: int, p: int, Ho: int, Wo: int):
+    """Adjoint of :func:`im2col`: sum the patch errors back onto ``(B, C, H, W)``
+    (returned as a channels-last array viewed as NCHW)."""
+    B, C, H, W = x_shape
+    d = dcols.reshape(B, Ho, Wo, k, k, C)
+    dxp = np.zeros((B, H + 2 * p, W + 2 * p, C), dcols.dtype)
+    for i in range(k):
+        for j in range(k):
+            dxp[:, i:i + s * Ho:s, j:j + s * Wo:s] += d[:, :, :, i, j]
+    return dxp[:, p:p + H, p:p + W].transpose(0, 3, 1, 2)
+
+
+class Conv2d(WeightLayer):
+    """2-D convolution, ``W (C_out, C_in, k, k)``, square kernel, stride and zero padding."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int = 3, *, stride: int = 1,
+                 padding: int = 0, rng: np.random.Generator, name: str = "conv",
+                 dtype=np.float32, init: str = "he", bias: bool = True):
+        dt = as_dtype(dtype)
+        for nm, v, lo in (("c_in", c_in, 1), ("c_out", c_out, 1), ("kernel", kernel, 1),
+                          ("stride", stride, 1), ("padding", padding, 0)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+                raise ValueError(f"{nm} must be an int >= {lo}, got {v!r}")
+        self.name, self.k, self.s, self.p = name, int(kernel), int(stride), int(padding)
+        fan_in = c_in * kernel * kernel
+        self.w_std = float(np.sqrt((2.0 if init == "he" else 1.0) / fan_in))
+        self.W = Param(rng.normal(0.0, self.w_std, size=(c_out, c_in, kernel, kernel))
+                       .astype(dt), f"{name}.W")
+        self.b = Param(np.zeros(c_out, dt), f"{name}.b") if bias else None
+
+    @property
+    def Wm(self) -> np.ndarray:
+        """``(C_out, k*k*C_in)``, columns ordered ``(i, j, c)`` like :func:`im2col`."""
+        W = self.W.value
+        return W.transpose(0, 2, 3, 1).reshape(W.shape[0], -1)
+
+    def forward(self, x, ctx):
+        if self.in_shape is None:
+            self.in_shape = tuple(x.shape[1:])
+        B = x.shape[0]
+        if x.shape[2] + 2 * self.p < self.k or x.shape[3] + 2 * self.p < self.k:
+            raise ValueError(f"{self.name}: input {x.shape[2:]} smaller than kernel {self.k}")
+        cols, Ho, Wo = im2col(x, self.k, self.s, self.p)
+        y = cols @ self.Wm.T
+        if self.b is not None:
+            y += self.b.value
+        # channels-last memory viewed as NCHW; elementwise layers keep that layout
+        return y.reshape(B, Ho, Wo, -1).transpose(0, 3, 1, 2), (x, cols, Ho, Wo)
+
+    def backward(self, e, cache, ctx):
+        x, cols, Ho, Wo = cache
+        em = e.transpose(0, 2, 3, 1).reshape(-1, e.shape[1])
+        co, ci, k, _ = self.W.value.shape
+        self.W.grad[...] = -(em.T @ cols).reshape(co, k, k, ci).transpose(0, 3, 1, 2)
+        if self.b is not None:
+            self.b.grad[...] = -em.sum(axis=0)
+        d, shaped = self._send_error(x, cols, e, em, ctx)
+        if d is None or shaped:
+            return d
+        return col2im(d, x.shape, self.k, self.s, self.p, Ho, Wo)
+
+
+class MaxPool2d(Layer):
+    """Max over ``k x k`` windows with stride ``stride`` (default ``k``), no padding.
+
+    The error goes to the (first) maximal entry of each window.
+    """
+
+    def __init__(self, kernel: int = 2, stride: int | None = None, name: str = "pool"):
+        stride = kernel if stride is None else stride
+        if kernel < 1 or stride < 1:
+            raise ValueError(f"kernel and stride must be >= 1, got {kernel}, {stride}")
+        self.k, self.s, self.name = int(kernel), int(stride), name
+
+    def forward(self, x, ctx):
+        B, C, H, W = x.shape
+        k, s = self.k, self.s
+        if H < k or W < k:
+            raise ValueError(f"{self.name}: input {H}x{W} smaller than the window {k}")
+        Ho, Wo = _out_size(H, k, s, 0), _out_size(W, k, s, 0)
+        win = sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::s, ::s][:, :, :Ho, :Wo]
+        win = win.reshape(B, C, Ho, Wo, k * k)
+        idx = win.argmax(axis=-1)
+        y = np.take_along_axis(win, idx[..., None], axis=-1)[..., 0]
+        return y, (x.shape, idx)
+
+    def backward(self, e, cache, ctx):
+        (B, C, H, W), idx = cache
+        k, s = self.k, self.s
+        Ho, Wo = idx.shape[2:]
+        rows = np.arange(Ho)[:, None] * s + idx // k                  # (B,C,Ho,Wo)
+        cols = np.arange(Wo)[None, :] * s + idx % k
+        bc = np.arange(B * C).reshape(B, C, 1, 1)
+        flat = (bc * H + rows) * W + cols
+        dx = np.bincount(flat.ravel(), weights=e.ravel(), minlength=B * C * H * W)
+        return dx.reshape(B, C, H, W).astype(e.dtype, copy=False)
+
+
+class BatchNorm2d(Layer):
+    """Per-channel batch normalisation; running statistics used when ``train`` is False."""
+
+    def __init__(self, channels: int, *, name: str = "bn", dtype=np.float32,
+                 momentum: float = 0.1, eps: float = 1e-5):
+        dt = as_dtype(dtype)
+        self.name, self.momentum, self.eps = name, float(momentum), float(eps)
+        self.g = Param(np.ones(channels, dt), f"{name}.g")
+        self.b = Param(np.zeros(channels, dt), f"{name}.b")
+        self.running_mean = np.zeros(channels, dt)
+        self.running_var = np.ones(channels, dt)
+
+    def params(self):
+        return [self.g, self.b]
+
+    def forward(self, x, ctx):
+        sh = (1, -1, 1, 1)
+        if ctx.train:
+            mu = x.mean(axis=(0, 2, 3))
+            var = x.var(axis=(0, 2, 3))
+            n = x.size // x.shape[1]
+            m = self.momentum
+            self.running_mean[...] = (1 - m) * self.running_mean + m * mu
+            self.running_var[...] = (1 - m) * self.running_var + m * var * n / max(n - 1, 1)
+        else:
+            mu, var = self.running_mean, self.running_var
+        inv = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
+        xhat = (x - mu.reshape(sh)) * inv.reshape(sh)
+        y = xhat * self.g.value.reshape(sh) + self.b.value.reshape(sh)
+        return y, (xhat, inv, bool(ctx.train))
+
+    def backward(self, e, cache, ctx):
+        xhat, inv, train = cache
+        sh = (1, -1, 1, 1)
+        self.g.grad[...] = -(e * xhat).sum(axis=(0, 2, 3))
+        self.b.grad[...] = -e.sum(axis=(0, 2, 3))
+        gh = e * self.g.value.reshape(sh)
+        if not train:
+            return gh * inv.reshape(sh)
+        return inv.reshape(sh) * (gh - gh.mean(axis=(0, 2, 3), keepdims=True)
+                                  - xhat * (gh * xhat).mean(axis=(0, 2, 3), keepdims=True))
