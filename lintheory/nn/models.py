@@ -159,6 +159,8 @@ def feedback_alignment(name, fb, Wm, errors=None) -> dict:
     if not fb.direct:
         rep["angle_deg"] = _angle(B, Wt)
         rep["norm_ratio"] = float(np.linalg.norm(B) / (np.linalg.norm(Wt) + 1e-30))
+        if fb.P is None:                                 # P = I: Q itself should be W^T
+            rep["q_dist"] = float(np.linalg.norm(B - Wt) / (np.linalg.norm(Wt) + 1e-30))
     if fb.P is not None:
         P = fb.P.value.astype(np.float64)
         r = P.shape[0]
