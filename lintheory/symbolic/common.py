@@ -202,12 +202,12 @@ def is_zero(expr) -> tuple[bool, object]:
     expressions are expanded (zero means ``ZeroMatrix`` or ``0``).
     """
     if _is_poly_array(expr):
-        nz = [e for e in np.atleast_1d(expr).ravel() if e != 0]
-        if not nz:
-            return True, 0
-        rows = [[e.as_expr() if hasattr(e, "as_expr") else sp.sympify(e) for e in row]
-                for row in np.atleast_2d(expr)]
-        return False, sp.Matrix(rows)
+        A = np.atleast_2d(expr)
+        for idx, e in np.ndenumerate(A):
+            if e != 0:  # report the first non-zero entry only (the rest can be huge)
+                val = e.as_expr() if hasattr(e, "as_expr") else sp.sympify(e)
+                return False, f"entry {tuple(int(i) + 1 for i in idx)} = {val}"
+        return True, 0
     if isinstance(expr, MatrixExpr) and not isinstance(expr, sp.MatrixBase):
         e = sp.expand(expr)
         ok = e == 0 or e.is_ZeroMatrix or isinstance(e, sp.ZeroMatrix)
