@@ -68,13 +68,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--rank", type=_rank, default=None,
                    help="feedback rank: one integer for every layer or a comma list, one per "
                         "feedback layer (default: unconstrained)")
-    g.add_argument("--hidden", type=positive_int, default=d.hidden, help="MLP hidden width")
+    g.add_argument("--hidden", type=positive_int, default=d.hidden,
+                   help="width: MLP hidden units (default 256), CNN dense layer (128), ViT "
+                        "token dimension (64)")
     g.add_argument("--depth", type=positive_int, default=d.depth,
-                   help="MLP number of hidden layers")
+                   help="MLP hidden layers (default 4) or ViT blocks (2)")
     g.add_argument("--model-arg", type=_model_arg, action="append", default=[],
                    metavar="KEY=VALUE",
-                   help="extra build_model option (repeatable), e.g. dim=64, heads=4, "
-                        "blocks=2, patch=2 for the ViT")
+                   help="extra build_model option (repeatable), e.g. heads=4, patch=2, "
+                        "mlp_ratio=2 (ViT), channels=(32,32,64) (CNN), dropout=0.1")
+    g.add_argument("--feedback-arg", type=_model_arg, action="append", default=[],
+                   metavar="KEY=VALUE",
+                   help="feedback-rule hyperparameter (repeatable): q_decay, p_decay, "
+                        "p_lr_scale, centre, scale, cov_eps, clip, source")
     g = parser.add_argument_group("optimisation")
     g.add_argument("--epochs", type=positive_int, default=d.epochs)
     g.add_argument("--batch-size", type=positive_int, default=d.batch_size)
@@ -118,7 +124,7 @@ def config_from_args(args, seed: int):
         feedback_optimizer=args.feedback_optimizer, feedback_lr=args.feedback_lr,
         feedback_weight_decay=args.feedback_weight_decay, seed=seed, dataset=args.dataset,
         classes=args.classes, val_fraction=args.val_fraction, dtype=args.dtype,
-        model_kwargs=dict(args.model_arg),
+        model_kwargs=dict(args.model_arg), feedback_kwargs=dict(args.feedback_arg),
     )
 
 
