@@ -1,0 +1,123 @@
+"""Shared matplotlib style and the drawing of Figure 2 (functions: data in, Figure out).
+
+Nothing here computes dynamics or writes files: :func:`figure2` takes the dictionary
+returned by :func:`lintheory.experiments.figure2_data` and returns a
+``matplotlib.figure.Figure`` (save it with :func:`lintheory.io.save_figure`). The Agg
+backend is used, so no screen is needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+STYLE = {
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.labelsize": 10,
+    "legend.fontsize": 9,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "lines.linewidth": 1.6,
+    "savefig.dpi": 150,
+    "pdf.fonttype": 42,
+}
+"""rcParams shared by every lintheory figure."""
+
+MODE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf",
+               "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
+
+
+def mode_color(i: int) -> str:
+    """Colour of signal mode ``i`` (0-based), the same in every panel and figure."""
+    return MODE_COLORS[i % len(MODE_COLORS)]
+
+
+@contextlib.contextmanager
+def style():
+    """Context manager: Agg backend and :data:`STYLE` rcParams."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context(STYLE):
+        yield plt
+
+
+def figure2(data: dict, *, ncols: int = 3):
+    """Draw Figure 2: mode strengths ``a_i(t)`` per panel (ODE lines, SGD markers).
+
+    Parameters
+    ----------
+    data : dict
+        As returned by :func:`lintheory.experiments.figure2_data` (arrays or lists):
+        ``panels`` (each with ``title``, ``times``, ``ode`` (T, d), optional ``sgd_times``,
+        ``sgd`` (T', d) and ``prediction`` (d,)) and ``task.singular_values``.
+    ncols : int
+        Panels per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Log time axis; one colour per mode; dashed horizontal lines are the fixed-point
+        prediction ``a_i = [S Pi]_ii / s_i`` of SPEC §5 where the panel has one.
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    panels = data["panels"]
+    s = np.asarray(data["task"]["singular_values"], dtype=float)
+    d = int(data["task"]["d"])
+    nrows = -(-len(panels) // ncols)
+    ncols = min(ncols, len(panels))
+    with style() as plt:
+        fig, axes = plt.subplots(
+            nrows, ncols, figsize=(3.6 * ncols, 2.7 * nrows + 0.6), sharex=True, sharey=True,
+            squeeze=False,
+        )
+        for ax in axes.flat[len(panels):]:
+            ax.set_visible(False)
+        for ax, p in zip(axes.flat, panels):
+            t = np.asarray(p["times"], dtype=float)
+            ode = np.asarray(p["ode"], dtype=float)
+            pred = p.get("prediction")
+            for i in range(d):
+                c = mode_color(i)
+                if pred is not None:
+                    ax.axhline(float(pred[i]), color=c, ls="--", lw=1.0, alpha=0.8)
+                ax.plot(t, ode[:, i], color=c)
+                if p.get("sgd") is not None:
+                    ts = np.asarray(p["sgd_times"], dtype=float)
+                    a = np.asarray(p["sgd"], dtype=float)
+                    keep = ts > 0
+                    ax.plot(ts[keep], a[keep, i], "o", color=c, ms=4, mfc="none", mew=1.1)
+            ax.set_xscale("log")
+            # Few minor ticks: log-axis tick generation dominates the drawing time.
+            ax.xaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.set_xlim(t[t > 0][0], t[-1])
+            ax.set_ylim(-0.05, 1.12)
+            ax.set_title(p["title"], loc="left")
+            ax.grid(alpha=0.25, lw=0.5)
+        for ax in axes[-1]:
+            ax.set_xlabel("time t (= lr × steps)")
+        for ax in axes[:, 0]:
+            ax.set_ylabel(r"mode strength $a_i$")
+
+        handles = [Line2D([], [], color=mode_color(i), label=f"mode {i + 1} (s = {s[i]:.2f})")
+                   for i in range(d)]
+        handles += [
+            Line2D([], [], color="k", label="ODE"),
+            Line2D([], [], color="k", ls="none", marker="o", mfc="none", label="SGD"),
+            Line2D([], [], color="k", ls="--", lw=1.0, label=r"fixed point $S\,\Pi$"),
+        ]
+        fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
+                   bbox_to_anchor=(0.5, 0.0))
+        height = fig.get_figheight()
+        fig.subplots_adjust(left=0.07, right=0.99, top=1 - 0.3 / height, bottom=0.95 / height,
+                            hspace=0.32, wspace=0.08)
+    return fig
