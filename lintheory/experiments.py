@@ -158,6 +158,7 @@ def simulate(
     """
     rule = get_rule(rule)
     check_choice("method", method, METHODS)
+    lr = check_float("lr (learning rate)", lr, low=0.0, low_open=True)
     out = {}
     if method in ("ode", "both"):
         out["ode"] = integrate(
@@ -167,7 +168,6 @@ def simulate(
     if method in ("sgd", "both"):
         from .sgd import run_sgd
 
-        lr = check_float("lr (learning rate)", lr, low=0.0, low_open=True)
         st = sgd_times(times, lr) if times_sgd is None else times_sgd
         out["sgd"] = run_sgd(
             task, rule, init, st, lr=lr, batch=batch, lam=lam, wd=wd, p_rate=p_rate,

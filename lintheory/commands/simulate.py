@@ -1,0 +1,143 @@
+"""``lintheory simulate``: one run of the linear theory (ODE, SGD or both) to JSON + NPZ."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ._args import add_quiet
+
+NAME = "simulate"
+ORDER = 20
+HELP = "one run of the two-layer linear network (ODE and/or SGD) -> JSON + NPZ"
+DESCRIPTION = (
+    "Samples the linear teacher task of SPEC §2, draws initial weights and trains the "
+    "two-layer linear network with one rule (bp, fa, kp, raf): the averaged ODE of SPEC §4, "
+    "discrete SGD of SPEC §3 (t = lr * steps for every batch size, each step applying the "
+    "mean update over its batch), or both from the same initial weights. Writes OUT (JSON: "
+    "times, mode strengths a_i(t), leak, alignment, loss, singular values, every parameter) "
+    "and, beside it with the same stem, an NPZ with S and the rotated weights W1bar, W2bar, "
+    "Q, Pbar at every output time (with --method both also sgd_W1bar, sgd_W2bar, sgd_Q, "
+    "sgd_Pbar). Nothing is written if a run diverges."
+)
+
+
+def parse_batch(text: str):
+    """``"full"``, ``"online"`` or a positive integer mini-batch size (ValueError otherwise)."""
+    if text in ("full", "online"):
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"--batch must be full, online or an integer; got {text!r}") from None
+    if value < 1:
+        raise ValueError(f"--batch must be >= 1, got {value}")
+    return value
+
+
+def parse_floats(name: str, text: str | None):
+    if text is None:
+        return None
+    try:
+        return [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise ValueError(
+            f"{name} must be comma-separated numbers like 4,3,2,1; got {text!r}"
+        ) from None
+
+
+def add_arguments(p):
+    p.add_argument("--rule", default="raf", choices=("bp", "fa", "kp", "raf"), help="learning rule")
+    p.add_argument("--n", type=int, default=20, help="input dimension")
+    p.add_argument("--k", type=int, default=40, help="hidden width")
+    p.add_argument("--m", type=int, default=10, help="output dimension")
+    p.add_argument("--d", type=int, default=4, help="task rank (number of modes)")
+    p.add_argument("--rank", type=int, default=None, help="feedback rank r (default: d)")
+    p.add_argument("--samples", type=int, default=2000, help="number of samples N")
+    p.add_argument("--noise", type=float, default=1.0, help="output noise sigma")
+    p.add_argument("--singular-values", default=None,
+                   help="teacher singular values, d comma-separated numbers (default d,...,1)")
+    p.add_argument("--no-whiten", action="store_true",
+                   help="do not whiten the sampled inputs (SGD and ODE then differ at finite N)")
+    p.add_argument("--seed", type=int, default=0, help="seed of task, weights and sample order")
+    p.add_argument("--init", default="random", choices=("random", "balanced"),
+                   help="small random weights, or balanced mode-aligned ones (Saxe et al.)")
+    p.add_argument("--init-scale", type=float, default=1e-3, help="initial weight scale")
+    p.add_argument("--T", type=float, default=30.0, help="final time")
+    p.add_argument("--points", type=int, default=61, help="number of output times")
+    p.add_argument("--log-times", action="store_true",
+                   help="log-spaced output times from T/2000 (default: linear from 0)")
+    p.add_argument("--lam", type=float, default=0.0, help="decay of Q (KP-Q, RAF)")
+    p.add_argument("--wd", type=float, default=0.0, help="weight decay on W1, W2")
+    p.add_argument("--p-rate", type=float, default=1.0, help="Oja rate ratio eta_P / eta")
+    p.add_argument("--method", default="ode", choices=("ode", "sgd", "both"), help="engine(s)")
+    p.add_argument("--lr", type=float, default=0.005, help="SGD learning rate (t = lr * steps)")
+    p.add_argument("--batch", default="full", help="SGD batch: full, online or an integer size")
+    p.add_argument("--solver", default="RK45", help="solve_ivp method (RK45, DOP853, LSODA...)")
+    p.add_argument("--rtol", type=float, default=1e-7, help="ODE relative tolerance")
+    p.add_argument("--atol", type=float, default=1e-9, help="ODE absolute tolerance")
+    p.add_argument("--out", type=Path, default=Path("run.json"), help="output JSON (NPZ beside)")
+    add_quiet(p)
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from .. import __version__
+    from .._validate import check_float, check_int
+    from ..experiments import output_times, simulate
+    from ..init import make_init
+    from ..io import write_json, write_npz
+    from ..task import make_task
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".json":
+        raise ValueError(f"--out must end in .json (the NPZ goes beside it), got {out}")
+    batch = parse_batch(args.batch)
+    lr = check_float("lr (learning rate)", args.lr, low=0.0, low_open=True)
+    task = make_task(
+        args.n, args.m, args.d, args.samples, sigma=args.noise,
+        singular_values=parse_floats("--singular-values", args.singular_values),
+        whiten=not args.no_whiten, seed=args.seed,
+    )
+    r = task.d if args.rank is None else check_int("rank r", args.rank, low=1, high=task.m)
+    init = make_init(task, args.k, r, args.init, scale=args.init_scale,
+                     rng=np.random.default_rng([args.seed, 1]))
+    times = output_times(args.T, args.points, log=args.log_times)
+    runs = simulate(
+        task, args.rule, init, times, method=args.method, lr=lr, batch=batch, lam=args.lam,
+        wd=args.wd, p_rate=args.p_rate, rng=np.random.default_rng([args.seed, 2]),
+        solver=args.solver, rtol=args.rtol, atol=args.atol, progress=not args.quiet,
+    )
+
+    primary = runs["ode"] if "ode" in runs else runs["sgd"]
+    params = {
+        "rule": args.rule, "method": args.method, "n": task.n, "k": args.k, "m": task.m,
+        "d": task.d, "r": r, "N": task.N, "sigma": task.sigma,
+        "teacher_singular_values": task.teacher_singular_values, "whiten": task.whiten,
+        "seed": args.seed, "init": args.init, "init_scale": args.init_scale, "T": args.T,
+        "points": args.points, "log_times": args.log_times, "lam": args.lam, "wd": args.wd,
+        "p_rate": args.p_rate, "lr": lr, "batch": batch, "solver": args.solver,
+        "rtol": args.rtol, "atol": args.atol,
+    }
+    result = {
+        "lintheory_version": __version__,
+        "parameters": params,
+        "singular_values": task.s,
+        "method": primary.method,
+        **primary.summary(),
+        "info": primary.info,
+    }
+    arrays = {"S": task.S, "U": task.U, "V": task.V, "s": task.s, **primary.arrays()}
+    if args.method == "both":
+        sgd = runs["sgd"]
+        result["sgd"] = {**sgd.summary(), "info": sgd.info}
+        arrays.update(sgd.arrays(prefix="sgd_"))
+    npz = out.with_suffix(".npz")
+    write_npz(npz, **arrays)
+    write_json(out, result)
+    if not args.quiet:
+        print(f"wrote {out} and {npz}")
+        for name, traj in runs.items():
+            a = ", ".join(f"{v:.4f}" for v in traj.mode_strengths[-1])
+            print(f"  {name}: a(t = {traj.times[-1]:g}) = ({a}), loss {traj.loss[-1]:.5g}")
+    return 0
