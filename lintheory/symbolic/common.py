@@ -20,6 +20,7 @@ from sympy.matrices.expressions.inverse import Inverse
 from sympy.matrices.expressions.matadd import MatAdd
 from sympy.matrices.expressions.matexpr import MatrixExpr
 from sympy.matrices.expressions.matmul import MatMul
+from sympy.matrices.expressions.matpow import MatPow
 
 from ..flow import flow as _flow
 from ..rules import get_rule
@@ -243,9 +244,20 @@ def _terms(expr):
     return list(expr.args) if isinstance(expr, MatAdd) else [expr]
 
 
+def _flat(f):
+    """Factors of ``f`` with integer powers written out (``A**2 -> A, A``)."""
+    if isinstance(f, MatPow) and f.exp.is_Integer and f.exp > 0:
+        return [g for _ in range(int(f.exp)) for g in _flat(f.base)]
+    if isinstance(f, MatMul):
+        return [g for a in f.args if isinstance(a, MatrixExpr) for g in _flat(a)]
+    return [f]
+
+
 def _factors(term):
+    if isinstance(term, MatPow):
+        return sp.Integer(1), _flat(term)
     coeff, mats = term.as_coeff_matrices()
-    return coeff, list(mats)
+    return coeff, [g for f in mats for g in _flat(f)]
 
 
 def _seq(G):
