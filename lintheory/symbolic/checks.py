@@ -23,6 +23,15 @@ from .common import Outcome, residual_text
 
 CHECKS: dict[str, Check] = {}
 
+# Listing order of the check groups: the order of the steps in Appendix A and SPEC §5.
+GROUP_ORDER = ("avg", "rot", "fp", "kp", "oja", "saxe")
+
+
+def _order(check) -> tuple[int, int]:
+    group = check.name.split(".")[0]
+    pos = GROUP_ORDER.index(group) if group in GROUP_ORDER else len(GROUP_ORDER)
+    return pos, list(CHECKS).index(check.name)
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -92,13 +101,13 @@ def register(name: str, equations: str, title: str):
 
 
 def select(pattern: str | None = None) -> list[Check]:
-    """Checks whose name matches ``pattern``, in registration order.
+    """Checks whose name matches ``pattern``, in :data:`GROUP_ORDER`, then registration order.
 
     ``pattern`` is a glob (``fp.*``, ``*raf*``) or a comma-separated list of globs; a
     pattern without wildcards also matches as a prefix (``avg`` selects ``avg.*``).
     """
     if not pattern:
-        return list(CHECKS.values())
+        return sorted(CHECKS.values(), key=_order)
     pats = [p.strip() for p in pattern.split(",") if p.strip()]
     out = []
     for c in CHECKS.values():
@@ -108,7 +117,7 @@ def select(pattern: str | None = None) -> list[Check]:
             ):
                 out.append(c)
                 break
-    return out
+    return sorted(out, key=_order)
 
 
 def run_checks(pattern: str | None = None, *, progress=None, **overrides) -> list[CheckResult]:

@@ -180,8 +180,11 @@ def _scalar_residual(e):
     try:
         p = sp.Poly(e, *syms)
     except sp.PolynomialError:
-        num, den = sp.fraction(sp.together(e))
-        p = sp.Poly(num, *syms)
+        try:
+            num, den = sp.fraction(sp.together(e))
+            p = sp.Poly(num, *syms)
+        except sp.PolynomialError:  # transcendental (exp, log): plain cancellation
+            return sp.cancel(sp.together(e))
         return 0 if p.is_zero else sp.cancel(p.as_expr() / den)
     return 0 if p.is_zero else p.as_expr()
 
