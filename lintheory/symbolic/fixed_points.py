@@ -1,7 +1,7 @@
 """Fixed points of the rotated dynamics (paper Eq. 6, Sec. 3.1-3.2; SPEC §5).
 
 All checks solve the stationarity equations *of* :func:`lintheory.flow.flow` (they are
-linear in ``W2bar`` once ``W1bar`` is given), with ``W1bar = C Pbar S`` (the row space a
+linear in ``W2bar`` once ``W1bar`` is given), with ``W1bar = G Q Pbar S`` (the row space a
 ``W1bar`` grown from small weights through ``dW1 = Q Pbar E`` ends up in), and compare
 the product ``M = W2bar W1bar`` with the claim ``S Pi``, ``Pi`` the orthogonal projector
 onto the row space of ``Pbar S``. Derivation: ``derivations/04_fixed_points.md``.
@@ -35,26 +35,31 @@ def s_pi(S, Pbar):
     return S * M.T * (M * M.T).inv() * M
 
 
-def stationary_product(flow, rule, S, Pbar, *, C=None, Q=None, Syy=None, lam=0):
-    """Solve ``flow(...) = 0`` for ``W2bar`` given ``W1bar = C Pbar S``; return ``W2bar W1bar``.
+def stationary_product(flow, rule, S, Pbar, *, G=None, Q=None, Syy=None, lam=0):
+    """Solve ``flow(...) = 0`` for ``W2bar`` with ``W1bar`` grown from small weights.
 
-    The equations are ``dW1 = 0``, ``dW2 = 0`` (and ``dQ = 0`` for rules that learn Q),
-    linear in the unknown entries of ``W2bar``. Raises ``ValueError`` if there is no
-    solution, or if the product is not determined by the equations.
+    From ``W1bar = W2bar = 0`` the flow moves ``W1bar`` along ``dW1(0) = Q Pbar S`` (for
+    the real flow); ``W1bar`` stays in that row space, so we take
+    ``W1bar = G dW1(0)`` with ``G`` a fixed full-rank k x k matrix. The equations
+    ``dW1 = 0``, ``dW2 = 0`` (and ``dQ = 0`` for rules that learn Q) are then linear in
+    the entries of ``W2bar``. Returns ``M = W2bar W1bar``; raises ``ValueError`` if there
+    is no solution or the product is not determined by the equations.
     """
     rule = get_rule(rule)
     r = Pbar.rows
-    C = C if C is not None else full_rank_rational(k, r, 7)
+    G = G if G is not None else full_rank_rational(k, k, 7)
     Q = Q if Q is not None else full_rank_rational(k, r, 8)
     Syy = Syy if Syy is not None else S * S.T + sp.eye(S.rows)
-    W2 = symmat("w", S.rows, C.rows)
-    W1 = C * Pbar * S
+    W2 = symmat("w", S.rows, k)
+    grow = call_flow(flow, (sp.zeros(k, S.cols), sp.zeros(S.rows, k), Q, Pbar), S, Syy, rule,
+                     lam=lam)[0]
+    W1 = G * sp.Matrix(grow)
     dW1, dW2, dQ, _ = call_flow(flow, (W1, W2, Q, Pbar), S, Syy, rule, lam=lam)
     eqs = [*sp.Matrix(dW1), *sp.Matrix(dW2)] + ([*sp.Matrix(dQ)] if rule.learns_Q else [])
     eqs = [e for e in (sp.expand(e) for e in eqs) if e != 0]
     sol = sp.linsolve(eqs, list(W2))
     if sol == sp.EmptySet:
-        raise ValueError("the stationarity equations have no solution with W1bar = C Pbar S")
+        raise ValueError("the stationarity equations have no solution with W1bar = G dW1(0)")
     (values,) = sol.args
     M = (sp.Matrix(W2.rows, W2.cols, list(values)) * W1).applyfunc(sp.cancel)
     left = M.free_symbols & set(W2)
