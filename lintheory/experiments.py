@@ -215,7 +215,7 @@ class Figure2Config:
     r_low: int = 2
     N: int = 2000
     sigma: float = 1.0
-    singular_values: tuple = (4.0, 3.0, 2.0, 1.0)
+    singular_values: tuple | None = None  # None: d, d-1, ..., 1 (paper: 4, 3, 2, 1)
     T: float = 30.0
     points: int = 80
     t_min: float = 0.05
@@ -265,7 +265,9 @@ class Figure2Config:
 
     def to_dict(self) -> dict:
         out = asdict(self)
-        out["singular_values"] = list(self.singular_values)
+        out["singular_values"] = (
+            None if self.singular_values is None else list(self.singular_values)
+        )
         out["panels"] = list(self.panels)
         return out
 

@@ -43,9 +43,9 @@ def add_arguments(p):
                    help="feedback rank r < d of panels c, d, f")
     p.add_argument("--samples", type=int, default=c.N, help="number of samples N")
     p.add_argument("--noise", type=float, default=c.sigma, help="output noise sigma")
-    p.add_argument("--singular-values", type=str,
-                   default=",".join(f"{v:g}" for v in c.singular_values),
-                   help="singular values of the teacher, d comma-separated numbers")
+    p.add_argument("--singular-values", type=str, default=None,
+                   help="singular values of the teacher, d comma-separated numbers "
+                   "(default: d, d-1, ..., 1, i.e. 4,3,2,1 for d = 4 as in the paper)")
     p.add_argument("--T", type=float, default=c.T, help="final time")
     p.add_argument("--points", type=int, default=c.points, help="ODE output times (log-spaced)")
     p.add_argument("--t-min", type=float, default=c.t_min, help="first output time")
@@ -67,7 +67,9 @@ def config_from_args(args):
     from ..experiments import Figure2Config
 
     try:
-        sv = tuple(float(v) for v in args.singular_values.split(",") if v.strip())
+        sv = None if args.singular_values is None else tuple(
+            float(v) for v in args.singular_values.split(",") if v.strip()
+        )
     except ValueError:
         raise ValueError(
             f"--singular-values must be comma-separated numbers, got {args.singular_values!r}"
