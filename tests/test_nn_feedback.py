@@ -22,7 +22,7 @@ def _batch(kind, B=5, seed=2):
 
 def _grads(model, X, y):
     _, e = losses.softmax_cross_entropy(model.forward(X, train=False), y)
-    model.backward(e, targets_onehot=losses.one_hot(y, 3, F64))
+    model.backward(e, targets_onehot=losses.one_hot(y, 3, F64), compare_bp=True)
     return {p.name: p.grad.copy() for p in model.params()}
 
 
@@ -52,6 +52,7 @@ def test_full_rank_QP_equal_WT_gives_bp_updates(kind, rule):
         np.testing.assert_allclose(g_other[name], g, rtol=1e-10, atol=1e-13, err_msg=name)
     rep = other.feedback_report()
     assert max(r["angle_deg"] for r in rep) < 1e-4
+    assert min(r["bp_cos"] for r in rep) > 1 - 1e-12
     if rule in ("raf", "kp", "normative"):
         assert max(r["q_dist"] for r in rep) < 1e-12
 
@@ -62,7 +63,7 @@ def test_fa_input_error_is_B_e(rank):
                         rng=np.random.default_rng(1), dtype=F64)
     X, y = _batch("mlp")
     _, e = losses.softmax_cross_entropy(model.forward(X, train=False), y)
-    model.backward(e)
+    model.backward(e, compare_bp=True)
     fc1, fc2, fc3 = model.weight_layers
     a1 = X @ fc1.W.value.T + fc1.b.value
     a2 = np.maximum(a1, 0) @ fc2.W.value.T + fc2.b.value
@@ -73,6 +74,10 @@ def test_fa_input_error_is_B_e(rank):
             assert np.linalg.matrix_rank(B) == rank
         expect = (model.errors[above.name] @ B.T) * (a > 0)
         np.testing.assert_allclose(model.errors[below.name], expect, rtol=1e-13, atol=1e-15)
+        ea = model.errors[above.name]
+        a, b = (ea @ B.T).ravel(), (ea @ above.Wm).ravel()
+        assert np.isclose(model.bp_cosines[above.name], a @ b / np.linalg.norm(a)
+                          / np.linalg.norm(b), rtol=1e-12)
     assert model.feedback_params() == []          # fixed B is not trained
 
 
@@ -254,6 +259,14 @@ def test_registry_and_bad_inputs():
     with pytest.raises(ValueError, match="rank of layer 'conv2' must be in"):
         build_model("cnn", (1, 4, 4), 3, rule="raf", rank=[4, 1, 1, 1], hidden=6,
                     channels=(2, 3, 4), rng=rng)
+    with pytest.raises(ValueError, match="unknown option"):
+        build_model("cnn", (1, 4, 4), 3, heads=2, rng=rng)
+    with pytest.raises(ValueError, match="depth is not an option"):
+        build_model("cnn", (1, 4, 4), 3, depth=3, rng=rng)
+    with pytest.raises(ValueError, match="disagree"):
+        build_model("vit", (1, 4, 4), 3, hidden=8, dim=16, rng=rng)
+    vit = build_model("vit", (1, 4, 4), 3, dim=8, blocks=1, heads=2, rng=rng)
+    assert len(vit.feedback_layers) == 7 and vit.weight_layers[0].W.value.shape == (8, 4)
     model = mk()
     with pytest.raises(ValueError, match="X must have shape"):
         model.forward(np.zeros((2, 7)), train=False)

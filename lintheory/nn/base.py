@@ -65,13 +65,17 @@ class BackwardContext:
     ``e_output`` is the error at the logits ``(B, C)``; ``targets`` the one-hot targets
     (drive Oja's rule at the output layer, SPEC §6); ``errors`` collects the error at every
     weight layer's output (keyed by layer name) as the pass reaches it, which is where
-    direct rules read the penultimate layer's error from.
+    direct rules read the penultimate layer's error from. With ``compare_bp`` every
+    feedback layer also stores in ``bp_cosines`` the cosine between the input error its
+    rule sends and ``W^T e`` (what BP would send from the same ``e``).
     """
 
     e_output: np.ndarray
     targets: np.ndarray | None = None
     penultimate: str | None = None
     errors: dict[str, np.ndarray] = field(default_factory=dict)
+    compare_bp: bool = False
+    bp_cosines: dict[str, float] = field(default_factory=dict)
 
     def source_error(self, source: str) -> np.ndarray:
         """The error a direct rule reads: ``"output"`` or ``"penultimate"``, shape (B, D)."""

@@ -89,6 +89,11 @@ class Conv2d(WeightLayer):
         # channels-last memory viewed as NCHW; elementwise layers keep that layout
         return y.reshape(B, Ho, Wo, -1).transpose(0, 3, 1, 2), (x, cols, Ho, Wo)
 
+    def _bp_input_error(self, em, x_shape):
+        B, _, H, W = x_shape
+        Ho, Wo = _out_size(H, self.k, self.s, self.p), _out_size(W, self.k, self.s, self.p)
+        return col2im(em @ self.Wm, x_shape, self.k, self.s, self.p, Ho, Wo)
+
     def backward(self, e, cache, ctx):
         x, cols, Ho, Wo = cache
         em = e.transpose(0, 2, 3, 1).reshape(-1, e.shape[1])

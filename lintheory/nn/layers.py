@@ -48,9 +48,24 @@ class WeightLayer(Layer):
         if fb.direct:
             e_s = ctx.source_error(fb.hyper["source"])
             d = fb.backward(x.reshape(x.shape[0], -1), e_s, None, e_s)
+            if ctx.compare_bp:
+                ctx.bp_cosines[self.name] = _cosine(d, self._bp_input_error(em, x.shape))
             return d.reshape(x.shape), True
         sig = ctx.targets if (self.is_output and ctx.targets is not None) else None
-        return fb.backward(hm, em, self.Wm, sig), False
+        Wm = self.Wm
+        dm = fb.backward(hm, em, Wm, sig)
+        if ctx.compare_bp:
+            ctx.bp_cosines[self.name] = _cosine(dm, em @ Wm)
+        return dm, False
+
+    def _bp_input_error(self, em, x_shape):
+        """``W^T e`` mapped to the input's shape (what BP would send)."""
+        return em @ self.Wm
+
+
+def _cosine(a, b) -> float:
+    a, b = a.reshape(-1).astype(np.float64), b.reshape(-1).astype(np.float64)
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-300))
 
 
 class Linear(WeightLayer):

@@ -34,6 +34,7 @@ class Model:
         self.rng, self.dtype = rng, as_dtype(dtype)
         self.cache = None
         self.errors: dict[str, np.ndarray] = {}
+        self.bp_cosines: dict[str, float] = {}
         self.weight_layers = root.weight_layers()
         self.weight_layers[-1].is_output = True
         self.feedback_layers = self.weight_layers[1:]
@@ -83,7 +84,14 @@ class Model:
         out, self.cache = self.root.forward(X, ForwardContext(bool(train), self.rng))
         return out
 
-    def backward(self, e_out, *, targets_onehot=None, cache=None) -> None:
+    def backward(self, e_out, *, targets_onehot=None, cache=None,
+                 compare_bp: bool = False) -> None:
+        """Fill every grad from ``e_out = -dL/dlogits (B, C)`` (already / B).
+
+        ``targets_onehot (B, C)`` drive Oja at the output layer; with ``compare_bp`` the
+        cosine between each feedback layer's input error and ``W^T e`` is stored in
+        ``self.bp_cosines`` (one extra matrix product per layer).
+        """
         cache = self.cache if cache is None else cache
         if cache is None:
             raise ValueError("backward needs a forward pass first (or an explicit cache)")
@@ -93,9 +101,10 @@ class Model:
         t = None if targets_onehot is None else np.asarray(targets_onehot, self.dtype)
         if t is not None and t.shape != e_out.shape:
             raise ValueError(f"targets_onehot must have shape {e_out.shape}, got {t.shape}")
-        ctx = BackwardContext(e_out, t, self.penultimate)
+        ctx = BackwardContext(e_out, t, self.penultimate, compare_bp=bool(compare_bp))
         self.root.backward(e_out, cache, ctx)
         self.errors = ctx.errors
+        self.bp_cosines = ctx.bp_cosines
 
     def params(self):
         return self.root.params()
@@ -109,7 +118,8 @@ class Model:
 
     # ------------------------------------------------------------------ report
     def feedback_report(self, errors=None) -> list[dict]:
-        """Alignment of each feedback layer (see ``feedback_alignment``)."""
+        """Alignment of each feedback layer (see ``feedback_alignment``), plus ``bp_cos``
+        when the last backward ran with ``compare_bp=True``."""
         out = []
         for layer in self.feedback_layers:
             fb = layer.feedback
@@ -120,7 +130,10 @@ class Model:
                     key = (self.weight_layers[-1].name if fb.hyper["source"] == "output"
                            else self.penultimate)
                 err = errors.get(key)
-            out.append(feedback_alignment(layer.name, fb, layer.Wm, err))
+            rep = feedback_alignment(layer.name, fb, layer.Wm, err)
+            if layer.name in self.bp_cosines:
+                rep["bp_cos"] = self.bp_cosines[layer.name]
+            out.append(rep)
         return out
 
 
@@ -192,8 +205,10 @@ def build_model(kind: str, input_shape, n_classes: int, *, rule="bp", rank=None,
 
     kind : "mlp" (``depth`` hidden ReLU layers of width ``hidden``, default 4 x 256;
         ``dropout=p`` optional), "cnn" (see ``cnn.build_cnn``: ``hidden`` is the width of
-        the dense layer, default 128), "vit" (see ``vit.build_vit``: ``hidden`` is the
-        token dimension, default 64, ``depth`` the number of blocks, default 2).
+        the dense layer, default 128; ``channels``, ``batchnorm``, ``dropout``), "vit"
+        (see ``vit.build_vit``: ``hidden`` (alias ``dim``) is the token dimension, default
+        64, ``depth`` (alias ``blocks``) the number of blocks, default 2; ``heads``,
+        ``patch``, ``mlp_ratio``, ``dropout``).
     rule, rank : one value or one per feedback layer (``Model.feedback_layers``).
     feedback_kwargs : rule hyperparameters (``q_decay``, ``p_decay``, ``p_lr_scale``,
         ``centre``, ``scale``, ``cov_eps``, ``clip``, ``source``).
@@ -208,6 +223,13 @@ def build_model(kind: str, input_shape, n_classes: int, *, rule="bp", rank=None,
         raise ValueError(f"input_shape must be a tuple of positive ints, got {input_shape}")
     if int(n_classes) < 2:
         raise ValueError(f"n_classes must be >= 2, got {n_classes}")
+    kind_specific = _check_kind_options(kind, kind_specific)
+    if kind == "cnn" and depth is not None:
+        raise ValueError("depth is not an option of the cnn (its layout is fixed; see "
+                         "lintheory.nn.cnn)")
+    if kind == "vit":                       # aliases: dim = hidden, blocks = depth
+        hidden = _alias("hidden", hidden, "dim", kind_specific.pop("dim", None))
+        depth = _alias("depth", depth, "blocks", kind_specific.pop("blocks", None))
     if kind == "mlp":
         root = build_mlp(input_shape, n_classes, hidden=256 if hidden is None else hidden,
                          depth=4 if depth is None else depth, rng=rng, dtype=dt,
@@ -224,6 +246,30 @@ def build_model(kind: str, input_shape, n_classes: int, *, rule="bp", rank=None,
     model = Model(root, kind, input_shape, n_classes, rng, dt)
     model.set_feedback(rule, rank, **(feedback_kwargs or {}))
     return model
+
+
+_KIND_OPTIONS = {
+    "mlp": ("dropout",),
+    "cnn": ("channels", "batchnorm", "dropout"),
+    "vit": ("heads", "patch", "mlp_ratio", "dropout", "dim", "blocks"),
+}
+
+
+def _check_kind_options(kind, options):
+    bad = sorted(set(options) - set(_KIND_OPTIONS[kind]))
+    if bad:
+        base = "hidden" if kind == "cnn" else "hidden, depth"
+        raise ValueError(f"unknown option(s) {bad} for model {kind!r}; allowed: "
+                         f"{base}, {', '.join(_KIND_OPTIONS[kind])}")
+    return dict(options)
+
+
+def _alias(name, value, alias, alias_value):
+    if alias_value is None:
+        return value
+    if value is not None and value != alias_value:
+        raise ValueError(f"{name}={value} and {alias}={alias_value} disagree; give one")
+    return alias_value
 
 
 def build_mlp(input_shape, n_classes, *, hidden=256, depth=4, rng, dtype=np.float32,
