@@ -5,9 +5,12 @@ One function, :func:`imap_unordered`, hides the three backends; a job is ``fn(it
 jobs run anywhere and give the same numbers:
 
 - ``workers=1`` (and no scheduler): in this process, one after the other.
-- ``workers=N``: in ``N`` fresh processes (``spawn`` start method, safe with numba and BLAS
-  threads), each pinned to one BLAS / OpenMP / numba thread so that ``N`` workers use ``N``
-  cores and no more.
+- ``workers=N``: in ``N`` local processes, each pinned to one BLAS / OpenMP / numba thread
+  so that ``N`` workers use ``N`` cores and no more. They are forked from a clean
+  ``forkserver`` process (safe with numba and BLAS threads) that imports the run function's
+  modules once, so workers start without re-importing NumPy and lintheory; ``spawn``
+  (fresh interpreters) and ``fork`` (fastest; only for a parent without threads) can be
+  chosen with ``start_method=`` or the ``LINTHEORY_START_METHOD`` variable.
 - ``scheduler="tcp://host:8786"`` (or a ``dask.distributed.Client``): on a Dask distributed
   cluster; results stream back to this process in completion order. Needs the ``cluster``
   extra (``pip install -e ".[cluster]"``).
@@ -148,11 +151,20 @@ def _serial(fn, items):
                 yield i, True, value
 
 
-def _processes(fn, items, workers):
+START_METHODS = ("spawn", "forkserver", "fork")
+
+
+def _processes(fn, items, workers, start_method="forkserver", preload=()):
     import concurrent.futures as cf
     import multiprocessing as mp
 
-    ctx = mp.get_context("spawn")
+    if start_method not in START_METHODS:
+        raise ValueError(
+            f"start_method must be one of {', '.join(START_METHODS)}; got {start_method!r}"
+        )
+    ctx = mp.get_context(start_method)
+    if start_method == "forkserver":
+        ctx.set_forkserver_preload(["__main__", fn.__module__, *preload])
     with _pinned_environ(1):
         pool = cf.ProcessPoolExecutor(
             max_workers=min(workers, max(1, len(items))), mp_context=ctx,
@@ -219,7 +231,8 @@ def _dask(fn, items, scheduler, client):
             client.close()
 
 
-def imap_unordered(fn, items, *, workers: int | None = 1, scheduler=None, client=None):
+def imap_unordered(fn, items, *, workers: int | None = 1, scheduler=None, client=None,
+                   start_method: str | None = None, preload=()):
     """Yield ``(index, ok, value)`` for ``fn(item)`` over ``items``, in completion order.
 
     Parameters
@@ -235,6 +248,11 @@ def imap_unordered(fn, items, *, workers: int | None = 1, scheduler=None, client
         Address of a Dask distributed scheduler, e.g. ``"tcp://10.0.0.5:8786"``.
     client : dask.distributed.Client, optional
         An existing client (for example on a ``LocalCluster``); left open afterwards.
+    start_method : "forkserver" (default), "spawn" or "fork", optional
+        How local workers start (default from ``$LINTHEORY_START_METHOD``, else forkserver).
+    preload : sequence of str
+        Modules the forkserver imports once before forking the workers (e.g. the modules
+        the job imports lazily), so that each worker does not import them again.
 
     Yields
     ------
@@ -251,7 +269,8 @@ def imap_unordered(fn, items, *, workers: int | None = 1, scheduler=None, client
     if workers == 1 or len(items) <= 1:
         yield from _serial(fn, items)
     else:
-        yield from _processes(fn, items, workers)
+        method = start_method or os.environ.get("LINTHEORY_START_METHOD", "forkserver")
+        yield from _processes(fn, items, workers, method, preload)
 
 
 # ---------------------------------------------------------------------------------------

@@ -276,6 +276,7 @@ def run_sweep(
     retry_failed: bool = True,
     desc: str = "sweep",
     write_report: bool = True,
+    start_method: str | None = None,
 ) -> SweepReport:
     """Run every spec that has no result file yet and write one file per finished run.
 
@@ -299,6 +300,10 @@ def run_sweep(
         and reported again as failures.
     write_report : bool
         Also write ``<results_dir>/_sweep.json`` with the report.
+    start_method : str, optional
+        How local worker processes start (see :func:`lintheory.parallel.imap_unordered`);
+        the run function's ``preload`` attribute (module names) is imported once by the
+        forkserver.
 
     Returns
     -------
@@ -309,6 +314,7 @@ def run_sweep(
     from tqdm.auto import tqdm
 
     name = run_name(run)
+    preload = (name.partition(":")[0], *getattr(resolve_run(name), "preload", ()))
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -341,7 +347,8 @@ def run_sweep(
     jobs = [(name, spec) for _, spec in todo]
     try:
         for i, ok, rec in imap_unordered(execute, jobs, workers=workers, scheduler=scheduler,
-                                         client=client):
+                                         client=client, start_method=start_method,
+                                         preload=preload):
             key, spec = todo[i]
             if ok and rec["ok"]:
                 write_json(results_dir / f"{key}.json", {
@@ -518,3 +525,7 @@ def train_run(spec: dict) -> dict:
     for name in ("seconds", "seconds_total", "config", "key"):
         hist.pop(name, None)
     return hist
+
+
+linear_run.preload = ("lintheory.dynamics",)
+train_run.preload = ("lintheory.nn.train", "lintheory.nn.data", "sklearn.model_selection")

@@ -1,0 +1,80 @@
+"""Benchmark: one sweep of 8 short training runs, serially and with 2 worker processes.
+
+    python benchmarks/bench_sweep.py [--runs 8] [--epochs 20] [--workers 2]
+
+Both sweeps start from empty results folders and use the same specs (RAF digits MLPs,
+4 x 256, ranks 2 and 10, seeds 0..3); the wall-clock times include starting the worker
+processes (each imports NumPy and lintheory). Prints both times and the speed-up, checks
+that both sweeps wrote identical numbers, and writes benchmarks/results/bench_sweep.json.
+Goal on a 2-core machine: a speed-up of at least 1.8. The load average of the machine is
+printed too: other processes competing for the cores lower the speed-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from lintheory.io import write_json
+from lintheory.parallel import default_workers
+from lintheory.sweep import load_results, run_sweep, train_spec
+
+HERE = Path(__file__).resolve().parent
+
+
+def make_specs(runs: int, epochs: int) -> list[dict]:
+    ranks = (2, 10)
+    return [train_spec(rule="raf", rank=ranks[i % 2], hidden=256, depth=4, epochs=epochs,
+                       seed=i // 2) for i in range(runs)]
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--out", default=str(HERE / "results" / "bench_sweep.json"))
+    args = p.parse_args(argv)
+
+    specs = make_specs(args.runs, args.epochs)
+    load_before = os.getloadavg()
+    times = {}
+    with tempfile.TemporaryDirectory(prefix="bench_sweep_") as tmp:
+        for label, workers in (("serial", 1), (f"workers_{args.workers}", args.workers)):
+            t0 = time.perf_counter()
+            rep = run_sweep("lintheory.sweep:train_run", specs, Path(tmp) / label,
+                            workers=workers, progress=False)
+            times[label] = time.perf_counter() - t0
+            if rep.failures or rep.finished != len(specs):
+                raise SystemExit(rep.summary())
+            inside = sum(r["seconds"] for r in load_results(Path(tmp) / label)) / len(specs)
+            print(f"{label:>10}: {times[label]:7.2f} s for {len(specs)} runs "
+                  f"(mean time inside a run {inside:.2f} s)")
+        a = [r["result"] for r in load_results(Path(tmp) / "serial", specs)]
+        b = [r["result"] for r in load_results(Path(tmp) / f"workers_{args.workers}", specs)]
+        identical = a == b
+    speedup = times["serial"] / times[f"workers_{args.workers}"]
+    load_after = os.getloadavg()
+    print(f"   speed-up: {speedup:.2f}x with {args.workers} workers (goal >= 1.8 on 2 cores); "
+          f"identical numbers: {identical}")
+    print(f"load average before / after: {load_before[0]:.2f} / {load_after[0]:.2f} "
+          f"on {default_workers()} cores")
+    out = {
+        "runs": len(specs), "epochs": args.epochs, "workers": args.workers,
+        "seconds": times, "speedup": speedup, "identical_numbers": identical,
+        "load_average_before": load_before, "load_average_after": load_after,
+        "cores": default_workers(), "machine": platform.machine(),
+        "python": platform.python_version(),
+        "specs": "RAF digits MLP 4x256, ranks 2/10, seeds 0..3, Adam, batch 32",
+    }
+    write_json(args.out, out)
+    print(f"wrote {args.out}")
+    return out
+
+
+if __name__ == "__main__":
+    main()
