@@ -104,22 +104,28 @@ t1 = time.perf_counter()
 rng = np.random.default_rng(0)
 W = [rng.standard_normal(s) for s in [(4, 3), (2, 4), (4, 1), (1, 2)]]
 X, Y = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
-kernels.online_steps(*W, X, Y, np.arange(5), False, True, True, 0.01, 0.0, 0.0, 0.01)
+args = (False, True, True, 0.01, 0.0, 0.0, 0.01)
+kernels.online_steps(*W, X, Y, np.arange(4), *args)
 t2 = time.perf_counter()
-print(t1 - t0, t2 - t1)
+kernels.minibatch_steps(*W, X, Y, np.arange(4), 2, *args)
+t3 = time.perf_counter()
+kernels.full_steps(*W, X, Y, 2, *args)
+t4 = time.perf_counter()
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3)
 """
 
 
 def compile_times() -> dict:
-    """Import and first-call times of the online kernel, cold cache then warm cache."""
+    """Import and first-call times of the kernels (online first), cold cache then warm cache."""
     out = {}
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         for label in ("cold", "warm"):
             res = subprocess.run([sys.executable, "-c", COMPILE_SNIPPET], env=env,
                                  capture_output=True, text=True, check=True)
-            imp, first = map(float, res.stdout.split())
-            out[label] = {"import_s": imp, "first_call_s": first}
+            imp, online, mini, full = map(float, res.stdout.split())
+            out[label] = {"import_s": imp, "first_call_s": online,
+                          "minibatch_first_call_s": mini, "full_first_call_s": full}
     return out
 
 
@@ -137,10 +143,12 @@ def main(argv=None) -> int:
         blas_limit = "env vars only"
     torch_fn = torch_loop()
 
-    print("compile (online kernel, subprocess, fresh NUMBA_CACHE_DIR):")
+    print("first call = compile (cold: fresh NUMBA_CACHE_DIR) or cache load (warm), subprocess:")
     comp = compile_times()
     for label, v in comp.items():
-        print(f"  {label:5s} import {v['import_s']:6.2f} s   first call {v['first_call_s']:6.2f} s")
+        print(f"  {label:5s} import {v['import_s']:6.2f} s   online {v['first_call_s']:6.2f} s"
+              f"   (mini-batch {v['minibatch_first_call_s']:6.2f} s,"
+              f" full {v['full_first_call_s']:6.2f} s)")
 
     results = []
     for n, k, m, r in SIZES:

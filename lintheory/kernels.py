@@ -184,6 +184,18 @@ def online_steps(W1, W2, Q, P, X, Y, idx, transport, learns_Q, learns_P, eta, la
 
 
 @numba.njit(**_JIT)
+def _decay_add(A, c, g, D):
+    """``A = c A + g D`` in place, elementwise (2-D arrays of one shape).
+
+    Explicit loops instead of NumPy array expressions: same arithmetic, much less to compile.
+    """
+    p, q = A.shape
+    for i in range(p):
+        for j in range(q):
+            A[i, j] = c * A[i, j] + g * D[i, j]
+
+
+@numba.njit(**_JIT)
 def _apply_mean_update(W1, W2, Q, P, Ex, Eh, Hpe, C, transport, learns_Q, learns_P,
                        eta, lam, wd, eta_P):
     """One step from the batch means ``Ex = <e x^T>``, ``Eh = <e h^T>``, ``Hpe = <h (Pe)^T>``,
@@ -193,16 +205,13 @@ def _apply_mean_update(W1, W2, Q, P, Ex, Eh, Hpe, C, transport, learns_Q, learns
     else:
         dW1 = np.dot(Q, np.dot(P, Ex))
     if learns_P:
-        PC = np.dot(P, C)
-        dP = PC - np.dot(np.dot(PC, P.T), P)
-        P += eta_P * dP
+        dP = np.dot(P, C)                                   # P C
+        _decay_add(dP, 1.0, -1.0, np.dot(np.dot(dP, P.T), P))  # P C - P C P^T P
+        _decay_add(P, 1.0, eta_P, dP)
     if learns_Q:
-        Q *= 1.0 - eta * lam
-        Q += eta * Hpe
-    W2 *= 1.0 - eta * wd
-    W2 += eta * Eh
-    W1 *= 1.0 - eta * wd
-    W1 += eta * dW1
+        _decay_add(Q, 1.0 - eta * lam, eta, Hpe)
+    _decay_add(W2, 1.0 - eta * wd, eta, Eh)
+    _decay_add(W1, 1.0 - eta * wd, eta, dW1)
 
 
 @numba.njit(**_JIT)
@@ -215,23 +224,26 @@ def minibatch_steps(W1, W2, Q, P, X, Y, idx, B, transport, learns_Q, learns_P,
     m = Y.shape[1]
     Xb = np.empty((B, n))
     Yb = np.empty((B, m))
+    C = np.zeros((m, m))
     steps = idx.shape[0] // B
+    inv = 1.0 / B
     for s in range(steps):
-        for b in range(B):
-            Xb[b, :] = X[idx[s * B + b]]
-            Yb[b, :] = Y[idx[s * B + b]]
+        for b in range(B):  # gather (explicit loops: slice assignment is slow to compile)
+            i = idx[s * B + b]
+            for c in range(n):
+                Xb[b, c] = X[i, c]
+            for c in range(m):
+                Yb[b, c] = Y[i, c]
         H = np.dot(Xb, W1.T)                      # (B, k) rows h^T
-        E = Yb - np.dot(H, W2.T)                  # (B, m) rows e^T
-        Ex = np.dot(E.T, Xb) / B                  # <e x^T>
-        Eh = np.dot(E.T, H) / B                   # <e h^T>
-        if learns_Q:
-            Hpe = np.dot(H.T, np.dot(E, P.T)) / B  # <h (P e)^T>
-        else:
-            Hpe = np.zeros(Q.shape)
+        E = np.dot(H, W2.T)                       # (B, m) rows yhat^T ...
+        _decay_add(E, -1.0, 1.0, Yb)              # ... then rows e^T = (y - yhat)^T
+        Ex = np.dot(E.T, Xb)                      # B <e x^T>
+        Eh = np.dot(E.T, H)                       # B <e h^T>
+        Hpe = np.dot(H.T, np.dot(E, P.T))         # B <h (P e)^T>
         if learns_P:
-            C = np.dot(Yb.T, Yb) / B              # <y y^T>
-        else:
-            C = np.zeros((m, m))
+            C = np.dot(Yb.T, Yb)                  # B <y y^T>
+        for A in (Ex, Eh, Hpe, C):
+            _decay_add(A, inv, 0.0, A)
         _apply_mean_update(W1, W2, Q, P, Ex, Eh, Hpe, C, transport, learns_Q, learns_P,
                            eta, lam, wd, eta_P)
 
@@ -241,12 +253,15 @@ def full_steps(W1, W2, Q, P, X, Y, steps, transport, learns_Q, learns_P,
                eta, lam, wd, eta_P):
     """Advance ``steps`` full-batch steps in place (mean update over all N samples), through
     the covariances ``Sigma_xx``, ``Sigma_yx``, ``Sigma_yy`` of ``X``, ``Y``."""
-    N = X.shape[0]
-    Sxx = np.dot(X.T, X) / N
-    Syx = np.dot(Y.T, X) / N
-    Syy = np.dot(Y.T, Y) / N
+    inv = 1.0 / X.shape[0]
+    Sxx = np.dot(X.T, X)
+    Syx = np.dot(Y.T, X)
+    Syy = np.dot(Y.T, Y)
+    for A in (Sxx, Syx, Syy):
+        _decay_add(A, inv, 0.0, A)
     for _ in range(steps):
-        G = Syx - np.dot(W2, np.dot(W1, Sxx))     # <e x^T>
+        G = np.dot(W2, np.dot(W1, Sxx))           # W2 W1 Sxx ...
+        _decay_add(G, -1.0, 1.0, Syx)             # ... G = Syx - W2 W1 Sxx = <e x^T>
         Eh = np.dot(G, W1.T)                      # <e h^T>
         Hpe = np.dot(W1, np.dot(G.T, P.T))        # <h (P e)^T>
         _apply_mean_update(W1, W2, Q, P, G, Eh, Hpe, Syy, transport, learns_Q, learns_P,
