@@ -145,6 +145,12 @@ def test_same_seed_same_numbers(small_task, small_init):
         assert max_diff(a, c) > 1e-8
 
 
+def test_default_rng_is_seeded_and_progress_bar_changes_nothing(small_task, small_init):
+    a = run_sgd(small_task, "kp", small_init, [0.2], lr=0.01, batch="online")
+    b = run_sgd(small_task, "kp", small_init, [0.2], lr=0.01, batch="online", progress=True)
+    assert max_diff(a, b) == 0.0
+
+
 def test_sample_stream_is_shuffled_epochs_independent_of_chunking():
     N = 7
     whole = SampleStream(N, np.random.default_rng(3)).take(3 * N + 2)
