@@ -122,6 +122,10 @@ class _Stepper:
         """Advance the arrays ``W = [W1, W2, Q, P]`` by ``steps`` steps over ``idx``."""
         if steps == 0:
             return
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked afterwards
+            self._apply(W, steps, idx)
+
+    def _apply(self, W, steps, idx):
         if self.full:
             self.engine.full_steps(*W, self.X, self.Y, int(steps), *self.args)
         elif self.B == 1:

@@ -163,11 +163,13 @@ def test_sample_stream_is_shuffled_epochs_independent_of_chunking():
     assert not np.array_equal(whole[:N], whole[N : 2 * N])
 
 
-@pytest.mark.parametrize("batch", ["online", 4, "full"])
-def test_divergence_names_the_first_bad_step(small_task, small_init, batch):
+@pytest.mark.parametrize(("batch", "engine"),
+                         [("online", "numba"), (4, "numba"), ("full", "numba"), (4, "numpy")])
+def test_divergence_names_the_first_bad_step(small_task, small_init, batch, engine):
     lr = 20.0
     with pytest.raises(DivergenceError, match=r"diverged at step \d+") as info:
-        run_sgd(small_task, "bp", small_init, [lr * 50], lr=lr, batch=batch, rng=0)
+        run_sgd(small_task, "bp", small_init, [lr * 50], lr=lr, batch=batch, rng=0,
+                engine=engine)
     err = info.value
     assert err.step >= 1 and err.time == pytest.approx(err.step * lr)
     assert err.suggestion == pytest.approx(lr / 4)
@@ -175,7 +177,7 @@ def test_divergence_names_the_first_bad_step(small_task, small_init, batch):
     # the step before is still finite and bounded: the reported step is the first bad one
     if err.step > 1:
         ok = run_sgd(small_task, "bp", small_init, [lr * (err.step - 1)], lr=lr, batch=batch,
-                     rng=0)
+                     rng=0, engine=engine)
         assert np.all(np.isfinite(ok.W1))
 
 
