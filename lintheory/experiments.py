@@ -223,7 +223,7 @@ class Figure2Config:
     init_scale: float = 1e-3
     lam: float = 0.0
     sgd: bool = True
-    lr: float = 0.005
+    lr: float = 0.01
     batch: object = 50
     sgd_points: int = 20
     solver: str = "RK45"

@@ -67,7 +67,7 @@ def figure2(data: dict, *, ncols: int = 3):
         prediction ``a_i = [S Pi]_ii / s_i`` of SPEC §5 where the panel has one.
     """
     from matplotlib.lines import Line2D
-    from matplotlib.ticker import LogLocator, NullFormatter
+    from matplotlib.ticker import NullLocator
 
     panels = data["panels"]
     s = np.asarray(data["task"]["singular_values"], dtype=float)
@@ -96,9 +96,8 @@ def figure2(data: dict, *, ncols: int = 3):
                     keep = ts > 0
                     ax.plot(ts[keep], a[keep, i], "o", color=c, ms=4, mfc="none", mew=1.1)
             ax.set_xscale("log")
-            # Few minor ticks: log-axis tick generation dominates the drawing time.
-            ax.xaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
-            ax.xaxis.set_minor_formatter(NullFormatter())
+            # No minor ticks: log-axis tick generation dominates the drawing time.
+            ax.xaxis.set_minor_locator(NullLocator())
             ax.set_xlim(t[t > 0][0], t[-1])
             ax.set_ylim(-0.05, 1.12)
             ax.set_title(p["title"], loc="left")
@@ -108,11 +107,15 @@ def figure2(data: dict, *, ncols: int = 3):
         for ax in axes[:, 0]:
             ax.set_ylabel(r"mode strength $a_i$")
 
+        cfg = data.get("config", {})
+        sgd_label = "SGD"
+        if "batch" in cfg and "lr" in cfg:
+            sgd_label = f"SGD (batch {cfg['batch']}, lr {cfg['lr']:g})"
         handles = [Line2D([], [], color=mode_color(i), label=f"mode {i + 1} (s = {s[i]:.2f})")
                    for i in range(d)]
         handles += [
             Line2D([], [], color="k", label="ODE"),
-            Line2D([], [], color="k", ls="none", marker="o", mfc="none", label="SGD"),
+            Line2D([], [], color="k", ls="none", marker="o", mfc="none", label=sgd_label),
             Line2D([], [], color="k", ls="--", lw=1.0, label=r"fixed point $S\,\Pi$"),
         ]
         fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
