@@ -1,0 +1,112 @@
+"""``lintheory figure3``: accuracy against feedback rank, like the paper's Fig. 3 (on CPU)."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._args import add_quiet, int_list, positive_float, positive_int
+
+NAME = "figure3"
+ORDER = 62
+HELP = "accuracy vs feedback rank like the paper's Fig. 3 (digits / MNIST-1D on CPU)"
+DESCRIPTION = (
+    "Train the networks of the paper's Fig. 3 with the NumPy engine and plot test accuracy "
+    "against feedback rank: (a) one MLP layer constrained at a time, (b) all layers "
+    "constrained vs a narrower BP network, (c) class subsets, (d) dRAF, (e) CNN with ranks "
+    "at fractions of the layer width, (f) ViT. Data: scikit-learn's 8x8 digits (default) "
+    "or MNIST-1D, on CPU -- not CIFAR as in the paper; the results are qualitative. Mean "
+    "and spread over seeds. Every run is a resumable sweep entry in --results (re-running "
+    "skips finished runs), run on --workers local processes or a Dask cluster "
+    "(--scheduler). Writes OUT.png, OUT.pdf and OUT.json. --quick: fewer ranks, seeds and "
+    "epochs for a classroom (under 10 minutes on 2 cores)."
+)
+
+
+def _panels(text: str) -> str:
+    text = text.strip().lower()
+    if not text or set(text) - set("abcdef"):
+        raise argparse.ArgumentTypeError(f"expected panel letters from 'abcdef', got {text!r}")
+    return "".join(p for p in "abcdef" if p in text)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..parallel import add_worker_args
+
+    parser.add_argument("--quick", action="store_true",
+                        help="classroom preset: 2 seeds, fewer ranks and epochs")
+    parser.add_argument("--dataset", choices=("digits", "mnist1d"), default="digits")
+    parser.add_argument("--panels", type=_panels, default="abcdef",
+                        help="which panels to compute, e.g. ab or f")
+    parser.add_argument("--seeds", type=positive_int, default=None,
+                        help="number of seeds (default: 3, quick: 2)")
+    parser.add_argument("--epochs", type=positive_int, default=None,
+                        help="MLP epochs (default: 30, quick: 12)")
+    parser.add_argument("--ranks", type=int_list, default=None,
+                        help="MLP ranks for panels a, b (default 1,2,4,8,16,32)")
+    parser.add_argument("--lr", type=positive_float, default=None,
+                        help="Adam learning rate (default 3e-3)")
+    parser.add_argument("--results", default="results/figure3", metavar="DIR",
+                        help="sweep folder (one file per run; resumable)")
+    parser.add_argument("--out", default="figures/figure3", metavar="STEM",
+                        help="output stem: STEM.png, STEM.pdf, STEM.json")
+    add_worker_args(parser)
+    add_quiet(parser)
+
+
+def build_config(args):
+    from ..figure3 import PRESETS
+
+    cfg = PRESETS["quick" if args.quick else "full"]
+    changes = {"dataset": args.dataset, "panels": args.panels}
+    if args.seeds is not None:
+        changes["seeds"] = tuple(range(args.seeds))
+    if args.epochs is not None:
+        changes["epochs"] = args.epochs
+    if args.ranks is not None:
+        changes["ranks"] = tuple(args.ranks)
+    if args.lr is not None:
+        changes["lr"] = args.lr
+    import dataclasses
+
+    return dataclasses.replace(cfg, **changes)
+
+
+def run(args) -> int:
+    import dataclasses
+    import time
+
+    from ..figure3 import DATA_NOTE, collect, figure3_points, plot_figure3
+    from ..io import save_figure, write_json
+    from ..sweep import run_sweep
+
+    cfg = build_config(args)
+    t0 = time.perf_counter()
+    points = figure3_points(cfg)
+    report = run_sweep("lintheory.sweep:train_run", [p["spec"] for p in points], args.results,
+                       workers=args.workers, scheduler=args.scheduler,
+                       progress=not args.quiet, desc="figure3")
+    data = collect(points, args.results)
+    if not data["panels"]:
+        raise ValueError("no run finished; nothing to plot\n" + report.summary())
+    note = DATA_NOTE[cfg.dataset]
+    fig = plot_figure3(data, note=note)
+    paths = save_figure(fig, args.out)
+    seconds = time.perf_counter() - t0
+    write_json(f"{args.out}.json", {
+        "figure": "3", "data_note": note, "preset": "quick" if args.quick else "full",
+        "config": dataclasses.asdict(cfg), "results_dir": args.results,
+        "sweep": report.to_dict(), "seconds": seconds, **data,
+    })
+    print(report.summary())
+    if not args.quiet:
+        for d in data["panels"].values():
+            bp = ", ".join(f"{k} {v['mean']:.3f}" for k, v in d["bp"].items())
+            print(f"{d['title']}: {bp}")
+            for name, pts in d["series"].items():
+                row = "  ".join(f"{q['x']:g}:{q['mean']:.3f}" for q in pts)
+                print(f"    {name}: {row}")
+        if "c" in data["panels"]:
+            print(f"minimal rank within 0.02 of BP, per class count: "
+                  f"{data['panels']['c']['minimal_rank']}")
+    print(f"wrote {', '.join(str(p) for p in paths)}, {args.out}.json ({seconds:.0f} s)")
+    return 0 if not report.failures else 1

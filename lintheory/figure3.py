@@ -1,0 +1,286 @@
+"""Figure 3 of the paper on a CPU: test accuracy against feedback rank.
+
+This reproduces the *qualitative* content of the paper's Fig. 3 with the NumPy engine on
+scikit-learn's 8x8 digits (default) or MNIST-1D -- small data sets that ship with the
+installed packages, trained on a CPU -- NOT on CIFAR-10/100 as in the paper.
+
+Panels (RAF = restricted adaptive feedback, rank r = dimension of the error channel):
+
+(a) MLP, one feedback layer constrained to rank r at a time (the others at full rank);
+(b) MLP, every layer constrained to rank r, against a narrower BP network whose hidden
+    width is r (the same bottleneck in the forward pass instead of the feedback);
+(c) class subsets (the first c classes): the rank needed to match BP grows with c;
+(d) dRAF (direct feedback from the output error) against RAF and BP;
+(e) CNN with ranks at fractions of each block's width (the output layer at full rank);
+(f) ViT with every weight matrix's feedback at rank r.
+
+Every point is the mean and standard deviation over seeds of the final-epoch test
+accuracy (no choice is made on the test set); BP is the dashed line with its band. Each
+run is one spec of :func:`lintheory.sweep.train_spec`, run by :func:`lintheory.sweep.run_sweep`,
+so the figure's sweep resumes after an interruption and can run on a Dask cluster.
+
+``figure3_points(config)`` lists the runs, ``collect(points, results_dir)`` turns result
+files into panel data, ``plot_figure3(data)`` draws it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from .sweep import feedback_dims, layer_ranks, train_spec
+
+PANELS = "abcdef"
+TITLES = {
+    "a": "(a) MLP: one layer constrained",
+    "b": "(b) MLP: all layers constrained",
+    "c": "(c) class subsets",
+    "d": "(d) dRAF (direct feedback)",
+    "e": "(e) CNN: rank = fraction of width",
+    "f": "(f) ViT: all weights constrained",
+}
+DATA_NOTE = {
+    "digits": "scikit-learn 8x8 digits (1,797 images) on CPU, not CIFAR",
+    "mnist1d": "MNIST-1D (5,000 sequences) on CPU, not CIFAR",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Figure3Config:
+    """Every choice behind the figure (see :data:`PRESETS` for ``quick`` and ``full``)."""
+
+    dataset: str = "digits"
+    seeds: tuple = (0, 1, 2)
+    epochs: int = 30
+    lr: float = 3e-3
+    feedback_lr: float = 1e-2
+    batch_size: int = 32
+    # MLP (panels a-d)
+    hidden: int = 128
+    depth: int = 3
+    ranks: tuple = (1, 2, 4, 8, 16, 32)
+    classes: tuple = (2, 5, 10)
+    class_ranks: tuple = (1, 2, 4, 8, 16)
+    draf_ranks: tuple = (1, 2, 4, 10)
+    # CNN (panel e)
+    cnn_channels: tuple = (16, 16, 32)
+    cnn_hidden: int = 64
+    cnn_fractions: tuple = (0.125, 0.25, 0.5, 1.0)
+    cnn_epochs: int = 20
+    # ViT (panel f)
+    vit_dim: int = 32
+    vit_depth: int = 1
+    vit_heads: int = 4
+    vit_ranks: tuple = (1, 2, 4, 10, 32)
+    vit_epochs: int = 20
+    panels: str = PANELS
+
+    def __post_init__(self):
+        bad = set(self.panels) - set(PANELS)
+        if bad or not self.panels:
+            raise ValueError(f"panels must be letters from {PANELS!r}, got {self.panels!r}")
+        if not self.seeds:
+            raise ValueError("seeds must hold at least one seed")
+        for name in ("ranks", "class_ranks", "draf_ranks", "vit_ranks"):
+            if not getattr(self, name) or min(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be integers >= 1, got {getattr(self, name)}")
+        if not all(0 < f <= 1 for f in self.cnn_fractions):
+            raise ValueError(f"cnn_fractions must be in (0, 1], got {self.cnn_fractions}")
+
+
+PRESETS = {
+    "full": Figure3Config(),
+    "quick": Figure3Config(
+        seeds=(0, 1), epochs=12, ranks=(1, 2, 4, 16), classes=(2, 10),
+        class_ranks=(1, 2, 4, 8), draf_ranks=(1, 2, 10), cnn_fractions=(0.125, 0.25, 1.0),
+        cnn_epochs=8, vit_ranks=(1, 4, 10), vit_epochs=10,
+    ),
+}
+
+
+def _common(cfg: Figure3Config) -> dict:
+    return dict(dataset=cfg.dataset, lr=cfg.lr, feedback_lr=cfg.feedback_lr,
+                batch_size=cfg.batch_size)
+
+
+def _mlp(cfg, **kw) -> dict:
+    return dict(_common(cfg), model="mlp", hidden=cfg.hidden, depth=cfg.depth,
+                epochs=cfg.epochs, **kw)
+
+
+def _cnn(cfg, **kw) -> dict:
+    return dict(_common(cfg), model="cnn", hidden=cfg.cnn_hidden, epochs=cfg.cnn_epochs,
+                model_kwargs={"channels": list(cfg.cnn_channels)}, **kw)
+
+
+def _vit(cfg, **kw) -> dict:
+    return dict(_common(cfg), model="vit", hidden=cfg.vit_dim, depth=cfg.vit_depth,
+                epochs=cfg.vit_epochs, model_kwargs={"heads": cfg.vit_heads}, **kw)
+
+
+def figure3_points(cfg: Figure3Config) -> list[dict]:
+    """Every run of the figure: ``{"panel", "series", "x", "seed", "spec"}`` (specs repeat
+    across panels where runs are shared, e.g. BP; the sweep runs each once)."""
+    pts = []
+
+    def add(panel, series, x, options):
+        for seed in cfg.seeds:
+            pts.append({"panel": panel, "series": series, "x": x, "seed": seed,
+                        "spec": train_spec(**options, seed=seed)})
+
+    if set(cfg.panels) & set("abd"):
+        bp = _mlp(cfg, rule="bp")
+        dims = feedback_dims(train_spec(**_mlp(cfg, rule="raf")))
+    if "a" in cfg.panels:
+        add("a", "BP", None, bp)
+        for layer, dim in enumerate(dims):
+            name = f"layer {layer + 1} of {len(dims)}" + (" (output)" if layer == len(dims) - 1
+                                                          else f" ({dim} units)")
+            for r in sorted({min(r, dim) for r in cfg.ranks}):
+                add("a", name, r, _mlp(cfg, rule="raf", rank=layer_ranks(dims, r, layer)))
+    if "b" in cfg.panels:
+        add("b", "BP", None, bp)
+        for r in cfg.ranks:
+            add("b", f"RAF, rank r in all layers (width {cfg.hidden})", r,
+                _mlp(cfg, rule="raf", rank=layer_ranks(dims, r)))
+            add("b", "BP, narrow network (width r)", r, dict(bp, hidden=r))
+    if "c" in cfg.panels:
+        for c in cfg.classes:
+            cls = None if c >= 10 else c
+            add("c", f"BP {c} classes", None, _mlp(cfg, rule="bp", classes=cls))
+            cdims = feedback_dims(train_spec(**_mlp(cfg, rule="raf", classes=cls)))
+            for r in sorted({min(r, max(cdims)) for r in cfg.class_ranks}):
+                add("c", f"{c} classes", r,
+                    _mlp(cfg, rule="raf", classes=cls, rank=layer_ranks(cdims, r)))
+    if "d" in cfg.panels:
+        add("d", "BP", None, bp)
+        ddims = feedback_dims(train_spec(**_mlp(cfg, rule="draf")))
+        for r in cfg.draf_ranks:
+            add("d", "dRAF", min(r, min(ddims)), _mlp(cfg, rule="draf",
+                                                      rank=layer_ranks(ddims, r)))
+            add("d", "RAF", r, _mlp(cfg, rule="raf", rank=layer_ranks(dims, r)))
+    if "e" in cfg.panels:
+        add("e", "BP", None, _cnn(cfg, rule="bp"))
+        edims = feedback_dims(train_spec(**_cnn(cfg, rule="raf")))
+        for f in cfg.cnn_fractions:
+            ranks = [max(1, round(f * d)) for d in edims[:-1]] + [edims[-1]]
+            add("e", "RAF", f, _cnn(cfg, rule="raf", rank=ranks))
+    if "f" in cfg.panels:
+        add("f", "BP", None, _vit(cfg, rule="bp"))
+        vdims = feedback_dims(train_spec(**_vit(cfg, rule="raf")))
+        for r in cfg.vit_ranks:
+            add("f", "RAF", r, _vit(cfg, rule="raf", rank=layer_ranks(vdims, r)))
+    return pts
+
+
+def _stats(values) -> dict:
+    a = np.asarray(values, dtype=float)
+    return {"mean": float(a.mean()), "std": float(a.std()), "n": int(a.size),
+            "values": a.tolist()}
+
+
+def collect(points, results_dir, *, metric: str = "test_acc") -> dict:
+    """Panel data from the result files: ``{panel: {"bp": stats, "series": {name: [{x,
+    mean, std, n, values}]}}}`` with the final-epoch ``metric`` of each run.
+
+    Runs without a result (failed or not yet run) are left out and counted in
+    ``missing``; a point with no finished seed is dropped, so nothing is NaN.
+    """
+    from .sweep import load_results
+
+    recs = load_results(results_dir, [p["spec"] for p in points])
+    groups, missing = {}, 0
+    for p, rec in zip(points, recs):
+        if rec is None:
+            missing += 1
+            continue
+        value = rec["result"]["final"][metric]
+        if value is None or not math.isfinite(value):
+            missing += 1
+            continue
+        groups.setdefault((p["panel"], p["series"], p["x"]), []).append(value)
+    panels = {}
+    for (panel, series, x), vals in groups.items():
+        d = panels.setdefault(panel, {"title": TITLES[panel], "bp": {}, "series": {}})
+        if x is None:
+            d["bp"][series] = _stats(vals)
+        else:
+            d["series"].setdefault(series, []).append({"x": x, **_stats(vals)})
+    for d in panels.values():
+        for pts in d["series"].values():
+            pts.sort(key=lambda q: q["x"])
+    if "c" in panels:
+        panels["c"]["minimal_rank"] = minimal_ranks(panels["c"])
+    return {"metric": metric, "panels": panels, "missing_runs": missing}
+
+
+def minimal_ranks(panel_c: dict, tolerance: float = 0.02) -> dict:
+    """For each class count, the smallest rank whose mean accuracy is within ``tolerance``
+    of BP's on the same classes (None if no rank gets there)."""
+    out = {}
+    for series, pts in panel_c["series"].items():
+        c = series.split()[0]
+        bp = panel_c["bp"].get(f"BP {c} classes")
+        if bp is None:
+            continue
+        ok = [q["x"] for q in pts if q["mean"] >= bp["mean"] - tolerance]
+        out[c] = min(ok) if ok else None
+    return out
+
+
+def plot_figure3(data: dict, *, note: str = ""):
+    """Draw the panels of :func:`collect`'s data; returns a matplotlib Figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [p for p in PANELS if p in data["panels"]]
+    ncols = min(3, len(panels)) or 1
+    nrows = max(1, math.ceil(len(panels) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.6 * nrows), squeeze=False)
+    for ax in axes.ravel()[len(panels):]:
+        ax.axis("off")
+    for ax, key in zip(axes.ravel(), panels):
+        d = data["panels"][key]
+        colors = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"])
+        bp_colors = {}
+        for name, pts in d["series"].items():
+            color = next(colors)
+            x = [q["x"] for q in pts]
+            ax.errorbar(x, [q["mean"] for q in pts], yerr=[q["std"] for q in pts],
+                        marker="o", ms=4, capsize=3, color=color, label=name)
+            bp_colors[name.split()[0]] = color
+        xs = [q["x"] for pts in d["series"].values() for q in pts] or [1]
+        for name, s in d["bp"].items():
+            color = bp_colors.get(name.split()[1], "k") if key == "c" else "k"
+            ax.axhline(s["mean"], color=color, ls="--", lw=1,
+                       label=name if key != "c" else None)
+            ax.axhspan(s["mean"] - s["std"], s["mean"] + s["std"], color=color, alpha=0.12)
+        if key == "c":
+            ax.plot([], [], "k--", lw=1, label="BP (same classes)")
+            for c, r in d.get("minimal_rank", {}).items():
+                if r is not None:
+                    ax.axvline(r, color=bp_colors.get(c, "k"), ls=":", lw=1)
+        if key == "e":
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel("feedback rank / layer width")
+            ax.set_xticks(sorted(set(xs)), [f"1/{round(1 / v)}" if v < 1 else "1"
+                                            for v in sorted(set(xs))])
+        else:
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel("feedback rank r")
+            ax.set_xticks(sorted(set(xs)), [str(v) for v in sorted(set(xs))])
+        ax.minorticks_off()
+        ax.set_ylabel("test accuracy")
+        ax.set_title(d["title"], fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    title = "Accuracy against feedback rank (RAF)"
+    if note:
+        title += f" -- {note}"
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
