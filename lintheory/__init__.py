@@ -6,6 +6,11 @@ The public API of the linear theory::
     w0 = make_init(task, k=40, r=2, kind="random", rng=np.random.default_rng(1))
     traj = integrate(task, "raf", w0, times=np.linspace(0, 200, 101))
     traj.mode_strengths        # (T, d)
+    sgd = run_sgd(task, "raf", w0, times=np.linspace(0, 200, 101), lr=0.01, batch="online")
+
+Sub-packages: ``lintheory.deep`` (deep linear networks), ``lintheory.symbolic`` (SymPy
+checks of the derivations), ``lintheory.nn`` (the NumPy engine for nonlinear networks),
+``lintheory.sweep`` (resumable, parallel sweeps).
 """
 
 __version__ = "0.1.0"
@@ -14,12 +19,13 @@ from .dynamics import integrate
 from .errors import DivergenceError
 from .init import balanced_init, make_init, random_init
 from .rules import RULES, Rule, get_rule
+from .sgd import run_sgd
 from .task import LinearTask, make_task
 from .trajectory import Trajectory
 from .weights import Weights
 
 __all__ = [
     "__version__", "integrate", "DivergenceError", "balanced_init", "make_init",
-    "random_init", "RULES", "Rule", "get_rule", "LinearTask", "make_task", "Trajectory",
+    "random_init", "RULES", "Rule", "get_rule", "run_sgd", "LinearTask", "make_task", "Trajectory",
     "Weights",
 ]
