@@ -177,3 +177,14 @@ def test_serial_processes_and_dask_give_identical_numbers(tmp_path):
     names = {name: sorted(p.name for p in (tmp_path / name).glob("*.json"))
              for name in ("serial", "local", "dask")}
     assert names["serial"] == names["local"] == names["dask"]
+
+
+def test_map_runs_keeps_order_and_raises_the_first_error():
+    from lintheory.parallel import map_runs
+
+    specs = small_specs(seeds=(0,), rules=("raf",))
+    out = map_runs(linear_run, specs, workers=1)
+    assert [o["r"] for o in out] == [s["r"] for s in specs]
+    assert out[1]["a"].tolist() == linear_run(specs[1])["a"].tolist()
+    with pytest.raises(ValueError, match="d must be"):
+        map_runs(linear_run, [specs[0], {**specs[0], "d": 9}], workers=1)
