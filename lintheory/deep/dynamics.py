@@ -8,29 +8,52 @@ from __future__ import annotations
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .._validate import check_float
+from .._validate import check_choice, check_float
 from ..dynamics import BLOWUP, check_times
 from ..errors import DivergenceError
-from .flow import deep_flow
+from .flow import deep_flow, flat_flow
 from .rules import get_deep_rule
 from .trajectory import DeepTrajectory
 from .weights import DeepWeights
 
 
-def make_deep_rhs(task, rule, template: DeepWeights, *, lam=0.0, wd=0.0, p_rate=1.0):
-    """``f(t, y)`` for ``solve_ivp``: :func:`deep_flow` on a flat rotated state."""
+def make_deep_rhs(task, rule, template: DeepWeights, *, lam=0.0, wd=0.0, p_rate=1.0,
+                  oja_scale=True, engine="numba"):
+    """``f(t, y)`` for ``solve_ivp`` on a flat rotated state.
+
+    ``engine="numba"`` uses :func:`lintheory.deep.flow.flat_flow` (compiled), ``"numpy"``
+    the plain :func:`deep_flow` (the same code, interpreted).
+    """
     rule = get_deep_rule(rule)
     Syx, Syy = np.ascontiguousarray(task.S), np.ascontiguousarray(task.Sigma_yy_bar)
-    transport, learns_Q, learns_P, direct = rule.flags
-    lam, wd, p_rate = float(lam), float(wd), float(p_rate)
+    flags = rule.flags
+    lam, wd, p_rate, oja_scale = float(lam), float(wd), float(p_rate), bool(oja_scale)
+    if engine == "numba":
+        offs, rows, cols = layout(template)
+        L = template.depth
 
-    def rhs(t, y):
+        def rhs(t, y):
+            return flat_flow(np.ascontiguousarray(y), offs, rows, cols, L, Syx, Syy, *flags,
+                             lam, wd, p_rate, oja_scale)
+
+        return rhs
+    check_choice("engine", engine, ("numba", "numpy"))
+
+    def rhs(t, y):  # noqa: F811 - the interpreted variant
         Ws, Qs, Ps = template.unpack(y)
-        dWs, dQs, dPs = deep_flow(Ws, Qs, Ps, Syx, Syy, transport, learns_Q, learns_P,
-                                  direct, lam, wd, p_rate)
+        dWs, dQs, dPs = deep_flow(Ws, Qs, Ps, Syx, Syy, *flags, lam, wd, p_rate, oja_scale)
         return np.concatenate([a.ravel() for a in (*dWs, *dQs, *dPs)])
 
     return rhs
+
+
+def layout(template: DeepWeights):
+    """``(offs, rows, cols)`` int64 arrays locating each matrix of ``template.pack()``."""
+    shapes = [a.shape for a in template.arrays]
+    rows = np.array([s[0] for s in shapes], dtype=np.int64)
+    cols = np.array([s[1] for s in shapes], dtype=np.int64)
+    offs = np.concatenate([[0], np.cumsum(rows * cols)[:-1]]).astype(np.int64)
+    return offs, rows, cols
 
 
 def check_direct(rule, init: DeepWeights) -> None:
@@ -50,10 +73,12 @@ def integrate_deep(
     lam: float = 0.0,
     wd: float = 0.0,
     p_rate: float = 1.0,
+    oja_scale: bool = True,
     solver: str = "RK45",
     rtol: float = 1e-7,
     atol: float = 1e-9,
     progress: bool = False,
+    engine: str = "numba",
 ) -> DeepTrajectory:
     """Integrate the averaged deep dynamics (rotated frame) from ``init``.
 
@@ -68,10 +93,15 @@ def integrate_deep(
         Output times, increasing, >= 0 (integration starts at 0).
     lam, wd, p_rate : float
         Q decay, weight decay on every W, Oja time-scale ratio ``eta_P / eta``.
+    oja_scale : bool
+        Scale the hidden-layer Oja covariances by their largest per-unit variance
+        (SPEC §6; see :func:`lintheory.deep.flow.deep_flow`).
     solver, rtol, atol
         Passed to ``solve_ivp``.
     progress : bool
         tqdm bar over ``t``.
+    engine : "numba" or "numpy"
+        Compiled right-hand side (default) or the interpreted :func:`deep_flow`.
 
     Raises
     ------
@@ -86,10 +116,12 @@ def integrate_deep(
     wd = check_float("wd (weight decay)", wd, low=0.0)
     p_rate = check_float("p_rate", p_rate, low=0.0)
     rtol = check_float("rtol", rtol, low=0.0, low_open=True)
+    check_choice("engine", engine, ("numba", "numpy"))
     atol = check_float("atol", atol, low=0.0, low_open=True)
 
     w0 = init.rotate(task)
-    rhs = make_deep_rhs(task, rule, w0, lam=lam, wd=wd, p_rate=p_rate)
+    rhs = make_deep_rhs(task, rule, w0, lam=lam, wd=wd, p_rate=p_rate, oja_scale=oja_scale,
+                        engine=engine)
 
     def blowup(t, y):
         return BLOWUP - np.max(np.abs(y))
@@ -122,7 +154,9 @@ def integrate_deep(
     if sol.status != 0:
         raise RuntimeError(f"solve_ivp failed: {sol.message}")
     info = {"solver": solver, "rtol": rtol, "atol": atol, "nfev": int(sol.nfev), "lam": lam,
-            "wd": wd, "p_rate": p_rate, "dims": list(w0.dims), "ranks": list(w0.ranks)}
+            "wd": wd, "p_rate": p_rate, "oja_scale": bool(oja_scale), "engine": engine,
+            "dims": list(w0.dims),
+            "ranks": list(w0.ranks)}
     return stack_states(task, rule, w0, sol.t.copy(), sol.y.T, "ode", info)
 
 

@@ -14,7 +14,10 @@ Per sample, for the discrete rules of SPEC §6 (0-based lists as in
     e_j = Ws[j+1]^T e_{j+1}  (BP) | Q_j P_j e_{j+1} (layered) | Q_j P_j e_{L-1} (direct)
     dWs[i] = eta e_i h_i^T - eta wd Ws[i]
     dQ_j   = eta h_{j+1} (P_j src_j)^T - eta lam Q_j          src_j = e_{j+1} or e_{L-1}
-    dP_j   = eta_P P_j c c^T (I - P_j^T P_j)   c = y (output-reading P) or e_{j+1} (hidden)
+    dP_j   = eta_P P_j <c c^T> (I - P_j^T P_j)
+             c = y (output-reading P) or e_{j+1} (hidden layers; with ``oja_scale`` the
+             batch second moment <c c^T> is divided by its largest diagonal entry + eps,
+             the batch version of :func:`lintheory.deep.flow.scaled_covariance`)
 
 The arithmetic is one numba kernel (:func:`batch_steps`) working on a flat state vector
 with views per matrix; its undecorated twin :data:`batch_steps_py` is the NumPy engine.
@@ -31,13 +34,14 @@ from .._validate import check_choice, check_float
 from ..dynamics import BLOWUP
 from ..errors import DivergenceError
 from ..sgd import CHUNK_FULL_STEPS, CHUNK_SAMPLES, SampleStream, batch_size, output_steps
-from .dynamics import check_direct, stack_states
+from .dynamics import check_direct, layout, stack_states
+from .flow import OJA_EPS
 from .rules import get_deep_rule
 from .weights import DeepWeights
 
 
 def _batch_steps(theta, offs, rows, cols, L, X, Y, idx, B, full, nsteps, blowup,
-                 transport, learns_Q, learns_P, direct, eta, lam, wd, eta_P):
+                 transport, learns_Q, learns_P, direct, eta, lam, wd, eta_P, oja_scale, oja_eps):
     """Advance the flat state ``theta`` (``Ws + Qs + Ps``, unrotated) by ``nsteps`` steps.
 
     ``offs``, ``rows``, ``cols`` (int64, length ``3L - 2``) locate each matrix in ``theta``.
@@ -87,8 +91,19 @@ def _batch_steps(theta, offs, rows, cols, L, X, Y, idx, B, full, nsteps, blowup,
         for j in range(L - 1):
             P = mats[2 * L - 1 + j]
             if learns_P:
-                c = Yb if (direct or j == L - 2) else Err[j + 1]
-                PC = ((c @ P.T).T @ c) / nb
+                if direct or j == L - 2:
+                    PC = ((Yb @ P.T).T @ Yb) / nb
+                else:
+                    c = Err[j + 1]
+                    PC = ((c @ P.T).T @ c) / nb
+                    if oja_scale:
+                        top = 0.0
+                        for u in range(c.shape[1]):
+                            v = 0.0
+                            for b in range(nb):
+                                v += c[b, u] * c[b, u]
+                            top = max(top, v / nb)
+                        PC = PC / (top + oja_eps)
                 deltas.append(eta_P * (PC - (PC @ P.T) @ P))
             else:
                 deltas.append(0.0 * P)
@@ -107,16 +122,9 @@ batch_steps_py = _batch_steps
 ENGINES = {"numba": batch_steps, "numpy": batch_steps_py}
 
 
-def _layout(template: DeepWeights):
-    shapes = [a.shape for a in template.arrays]
-    rows = np.array([s[0] for s in shapes], dtype=np.int64)
-    cols = np.array([s[1] for s in shapes], dtype=np.int64)
-    offs = np.concatenate([[0], np.cumsum(rows * cols)[:-1]]).astype(np.int64)
-    return offs, rows, cols
-
-
 def run_sgd_deep(task, rule, init: DeepWeights, times, *, lr: float, batch="full", lam=0.0,
-                 wd=0.0, p_rate=1.0, rng=None, progress=False, engine="numba"):
+                 wd=0.0, p_rate=1.0, oja_scale=True, rng=None, progress=False,
+                 engine="numba"):
     """Train a deep linear network with the discrete rules of SPEC §6.
 
     Parameters
@@ -135,6 +143,9 @@ def run_sgd_deep(task, rule, init: DeepWeights, times, *, lr: float, batch="full
         As in :func:`lintheory.sgd.run_sgd`.
     lam, wd, p_rate : float
         Q decay, weight decay on every W, ``eta_P = p_rate * lr``.
+    oja_scale : bool
+        Scale the hidden-layer Oja covariance by its largest per-unit variance (SPEC §6),
+        as :func:`lintheory.deep.flow.deep_flow` does.
     rng : Generator, int or None
         Sample order (None: ``default_rng(0)``); unused for ``batch="full"``.
     progress : bool
@@ -169,12 +180,12 @@ def run_sgd_deep(task, rule, init: DeepWeights, times, *, lr: float, batch="full
 
     w0 = init.unrotate(task)
     theta = np.ascontiguousarray(w0.pack(), dtype=np.float64).copy()
-    offs, rows, cols = _layout(w0)
+    offs, rows, cols = layout(w0)
     L = w0.depth
     X = np.ascontiguousarray(task.X, dtype=np.float64)
     Y = np.ascontiguousarray(task.Y, dtype=np.float64)
     kernel = ENGINES[engine]
-    args = (*rule.flags, lr, lam, wd, p_rate * lr)
+    args = (*rule.flags, lr, lam, wd, p_rate * lr, bool(oja_scale), OJA_EPS)
     chunk = CHUNK_FULL_STEPS if full else max(1, CHUNK_SAMPLES // B)
     empty = np.zeros(0, dtype=np.int64)
 
@@ -204,7 +215,8 @@ def run_sgd_deep(task, rule, init: DeepWeights, times, *, lr: float, batch="full
             bar.close()
     info = {"lr": lr, "batch": batch if isinstance(batch, str) else B, "batch_size": B,
             "steps": steps_out.tolist(), "p_rate": p_rate, "lam": lam, "wd": wd,
-            "engine": engine, "epochs": 0 if stream is None else stream.epochs,
+            "engine": engine, "oja_scale": bool(oja_scale),
+            "epochs": 0 if stream is None else stream.epochs,
             "dims": list(w0.dims), "ranks": list(w0.ranks)}
     template = w0.rotate(task)
     return stack_states(task, rule, template, t_out, states, "sgd", info)
