@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from ._validate import check_array, check_float
+from ._validate import check_array, check_choice, check_float
 from .errors import DivergenceError
 from .flow import flow_jit
 from .rules import get_rule
@@ -93,6 +93,8 @@ def integrate(
     p_rate = check_float("p_rate", p_rate, low=0.0)
     rtol = check_float("rtol", rtol, low=0.0, low_open=True)
     atol = check_float("atol", atol, low=0.0, low_open=True)
+    if isinstance(solver, str):  # solve_ivp's methods (a class is passed through)
+        check_choice("solver", solver, ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"))
     if frame not in FRAMES:
         raise ValueError(f"frame must be one of {', '.join(FRAMES)}; got {frame!r}")
 

@@ -141,6 +141,7 @@ def make_task(
         if np.any(sv <= 0):
             raise ValueError("singular_values must all be > 0")
     if rng is None:
+        seed = None if seed is None else check_int("seed", seed, low=0)
         rng = np.random.default_rng(seed)
 
     u, _ = np.linalg.qr(rng.standard_normal((m, d)))
