@@ -74,7 +74,7 @@ class Figure3Config:
     vit_depth: int = 1
     vit_heads: int = 4
     vit_ranks: tuple = (1, 2, 4, 10, 32)
-    vit_epochs: int = 20
+    vit_epochs: int = 30
     panels: str = PANELS
 
     def __post_init__(self):
