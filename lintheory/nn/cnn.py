@@ -20,7 +20,8 @@ def build_cnn(input_shape, n_classes, *, hidden=128, channels=(32, 32, 64), rng,
     C, H, W = input_shape
     if H < 4 or W < 4:
         raise ValueError(f"cnn needs H, W >= 4 (two 2x2 poolings), got {H}x{W}")
-    if len(channels) != 3 or min(channels) < 1:
+    if (not isinstance(channels, (list, tuple)) or len(channels) != 3
+            or not all(isinstance(c, (int, np.integer)) and c >= 1 for c in channels)):
         raise ValueError(f"channels must be three positive ints, got {channels}")
     if int(hidden) < 1:
         raise ValueError(f"hidden must be >= 1, got {hidden}")

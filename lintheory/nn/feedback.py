@@ -71,10 +71,14 @@ class Feedback:
         h = {**self.HYPER, **hyper}
         if h["source"] not in ("output", "penultimate"):
             raise ValueError(f"source must be 'output' or 'penultimate', got {h['source']!r}")
+        number = (int, float, np.integer, np.floating)
         for key in ("q_decay", "p_decay", "p_lr_scale", "cov_eps"):
-            if not np.isfinite(h[key]) or h[key] < 0:
+            if not isinstance(h[key], number) or not np.isfinite(h[key]) or h[key] < 0:
                 raise ValueError(f"{key} must be a finite number >= 0, got {h[key]!r}")
-        if h["clip"] is not None and not h["clip"] > 0:
+        for key in ("centre", "scale"):
+            if not isinstance(h[key], (bool, np.bool_)):
+                raise ValueError(f"{key} must be True or False, got {h[key]!r}")
+        if h["clip"] is not None and not (isinstance(h["clip"], number) and h["clip"] > 0):
             raise ValueError(f"clip must be None or > 0, got {h['clip']!r}")
         self.hyper = h
         self.Q: Param | None = None

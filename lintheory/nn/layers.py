@@ -133,8 +133,8 @@ class Dropout(Layer):
     """Inverted dropout with probability ``p`` (identity when ``train`` is False)."""
 
     def __init__(self, p: float = 0.5, name: str = "dropout"):
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"p must be in [0, 1), got {p}")
+        if not isinstance(p, (int, float, np.floating)) or not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout p must be a number in [0, 1), got {p!r}")
         self.p, self.name = float(p), name
 
     def forward(self, x, ctx: ForwardContext):

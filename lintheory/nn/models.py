@@ -283,7 +283,8 @@ def build_mlp(input_shape, n_classes, *, hidden=256, depth=4, rng, dtype=np.floa
     if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 0:
         raise ValueError(f"depth must be an int >= 0, got {depth!r}")
     widths = list(hidden) if isinstance(hidden, (list, tuple)) else [hidden] * depth
-    if len(widths) != depth or any(int(w) < 1 for w in widths):
+    if len(widths) != depth or not all(
+            isinstance(w, (int, np.integer)) and w >= 1 for w in widths):
         raise ValueError(f"hidden must be a positive int or {depth} positive ints, got {hidden}")
     layers = [Flatten()] if len(input_shape) > 1 else []
     d = int(np.prod(input_shape))

@@ -17,7 +17,8 @@ def build_vit(input_shape, n_classes, *, dim=64, depth=2, heads=4, patch=2, mlp_
               rng, dtype=np.float32, dropout: float = 0.0) -> Sequential:
     if len(input_shape) != 3:
         raise ValueError(f"vit input_shape must be (C, H, W), got {input_shape}")
-    for nm, v in (("dim", dim), ("depth", depth), ("heads", heads), ("mlp_ratio", mlp_ratio)):
+    for nm, v in (("dim", dim), ("depth", depth), ("heads", heads), ("mlp_ratio", mlp_ratio),
+                  ("patch", patch)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ValueError(f"{nm} must be an int >= 1, got {v!r}")
     layers = [PatchEmbed(input_shape, patch, dim, rng=rng, dtype=dtype)]
