@@ -22,10 +22,8 @@ STYLE = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "lines.linewidth": 1.6,
-    "savefig.dpi": 150,
-    "pdf.fonttype": 42,
 }
-"""rcParams shared by every lintheory figure."""
+"""rcParams shared by every lintheory figure (applied while the figure is built)."""
 
 MODE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf",
                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
