@@ -300,3 +300,35 @@ def test_raf_rank10_mlp_learns_synthetic_digits():
     assert final < 0.3 * first and acc > 0.9
     rep = model.feedback_report()
     assert rep[-1]["angle_deg"] < 80          # the output layer's feedback aligns with W^T
+
+
+def test_conv_raf_is_1x1_P_then_transposed_conv_Q():
+    """SPEC §6 conv form, written out with loops: P mixes channels at every position
+    (1x1 conv C_out -> r), Q is a k x k transposed convolution r -> C_in."""
+    from lintheory.nn.conv import Conv2d
+
+    k, s, p, r = 3, 2, 1, 2
+    conv = Conv2d(3, 4, k, stride=s, padding=p, rng=np.random.default_rng(0), dtype=F64)
+    conv.feedback = make_feedback("raf")
+    conv.feedback.setup("conv", k * k * 3, 4, r, 0.3, np.random.default_rng(1), F64)
+    x = np.random.default_rng(2).normal(size=(2, 3, 5, 6))
+    y, c = conv.forward(x, ForwardContext(False))
+    e = np.random.default_rng(3).normal(size=y.shape)
+    d = conv.backward(e, c, BackwardContext(e))
+    Q, P = conv.feedback.Q.value, conv.feedback.P.value
+    Pe = np.einsum("ro,bohw->brhw", P, e)                       # 1x1 convolution
+    Qk = Q.reshape(k, k, 3, r).transpose(3, 2, 0, 1)            # (r, C_in, k, k)
+    ref = np.zeros((2, 3, 5 + 2 * p, 6 + 2 * p))
+    for oy in range(y.shape[2]):
+        for ox in range(y.shape[3]):
+            ref[:, :, oy * s:oy * s + k, ox * s:ox * s + k] += np.einsum(
+                "rcij,br->bcij", Qk, Pe[:, :, oy, ox])
+    np.testing.assert_allclose(d, ref[:, :, p:-p, p:-p], rtol=1e-12)
+    # Delta Q pairs each input patch with P e at that position, summed over positions
+    cols = np.zeros((k, k, 3, r))
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    for oy in range(y.shape[2]):
+        for ox in range(y.shape[3]):
+            patch = xp[:, :, oy * s:oy * s + k, ox * s:ox * s + k]     # (B, C, k, k)
+            cols += np.einsum("bcij,br->ijcr", patch, Pe[:, :, oy, ox])
+    np.testing.assert_allclose(conv.feedback.Q.grad, -cols.reshape(-1, r), rtol=1e-12)
