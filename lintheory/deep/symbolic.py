@@ -1,0 +1,145 @@
+"""SymPy checks of the deep averaged dynamics (derivations/deep_linear.md).
+
+The per-sample rules of SPEC §6 are written out here *independently* of
+:mod:`lintheory.deep.flow`, applied to a finite data set whose inputs are exactly whitened
+(``X = 2 O`` with ``O`` an exact rational orthogonal 4 x 4 matrix, so ``(1/N) X X^T = I``),
+with every weight and target entry an independent symbol, and averaged over the samples.
+The checks compare the averages, entry by entry after expansion, with
+
+* :func:`lintheory.deep.flow.layer_error_covariances` - the covariance of the error
+  arriving at each layer (output: ``Syy - Syx M^T - M Syx^T + M M^T``, deeper layers
+  pushed back through the feedback);
+* :func:`lintheory.deep.flow.deep_flow` (``oja_scale=False``: the raw covariance; the
+  scaling is a positive scalar factor applied afterwards) - every ``dW``, ``dQ``, ``dP``;
+* :func:`lintheory.flow.flow` at depth 2 (the deep flow *is* the two-layer flow there).
+
+Run them with ``python -m lintheory.deep.symbolic`` (prints one line per check).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..flow import flow as two_layer_flow
+from ..rules import get_rule
+from ..symbolic.common import cayley
+from .flow import deep_flow, layer_error_covariances
+from .rules import get_deep_rule
+
+N_IN = 4  # inputs: X = 2 O (4 x 4), N = 4 samples, (1/N) X X^T = I exactly
+
+
+def _sym(name, rows, cols):
+    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{i}{j}", real=True))
+
+
+def symbolic_network(widths=(2, 2), m=2, ranks=1, direct=False):
+    """Symbolic ``Ws, Qs, Ps``, targets ``Y`` (m x N) and exact whitened inputs ``X``."""
+    dims = (N_IN,) + tuple(widths) + (m,)
+    L = len(dims) - 1
+    ranks = [ranks] * (L - 1) if isinstance(ranks, int) else list(ranks)
+    Ws = [_sym(f"w{i + 1}", dims[i + 1], dims[i]) for i in range(L)]
+    Qs = [_sym(f"q{j + 2}", dims[j + 1], ranks[j]) for j in range(L - 1)]
+    Ps = [_sym(f"p{j + 2}", ranks[j], dims[-1] if direct else dims[j + 2])
+          for j in range(L - 1)]
+    X = 2 * cayley(N_IN, 11)
+    Y = _sym("y", m, X.shape[1])
+    return Ws, Qs, Ps, X, Y
+
+
+def sample_errors(Ws, Qs, Ps, x, y, rule):
+    """Per-sample activities ``h_i`` (input of ``Ws[i]``) and errors ``e_i`` (SPEC §6)."""
+    L = len(Ws)
+    h = [x]
+    for W in Ws:
+        h.append(W * h[-1])
+    e = [None] * L
+    e[L - 1] = y - h[L]
+    for j in range(L - 2, -1, -1):
+        if rule.transport:
+            e[j] = Ws[j + 1].T * e[j + 1]
+        else:
+            e[j] = Qs[j] * (Ps[j] * (e[L - 1] if rule.direct else e[j + 1]))
+    return h, e
+
+
+def averaged_sample_rules(Ws, Qs, Ps, X, Y, rule, lam, p_rate):
+    """Average over the samples of the per-sample updates and error outer products."""
+    rule = get_deep_rule(rule)
+    L, N = len(Ws), X.shape[1]
+    dW = [sp.zeros(*W.shape) for W in Ws]
+    dQ = [sp.zeros(*Q.shape) for Q in Qs]
+    dP = [sp.zeros(*P.shape) for P in Ps]
+    C = [sp.zeros(W.shape[0], W.shape[0]) for W in Ws]
+    for mu in range(N):
+        x, y = X[:, mu], Y[:, mu]
+        h, e = sample_errors(Ws, Qs, Ps, x, y, rule)
+        for i in range(L):
+            dW[i] += e[i] * h[i].T
+            C[i] += e[i] * e[i].T
+        for j in range(L - 1):
+            src = e[L - 1] if rule.direct else e[j + 1]
+            if rule.learns_Q:
+                dQ[j] += h[j + 1] * (Ps[j] * src).T - lam * Qs[j]
+            if rule.learns_P:
+                c = y if (rule.direct or j == L - 2) else e[j + 1]
+                P = Ps[j]
+                dP[j] += p_rate * P * c * c.T * (sp.eye(P.shape[1]) - P.T * P)
+    scale = sp.Rational(1, N)
+    return ([a * scale for a in dW], [a * scale for a in dQ], [a * scale for a in dP],
+            [a * scale for a in C])
+
+
+def _zero(M) -> bool:
+    return all(sp.expand(v) == 0 for v in M)
+
+
+def check_deep(rule, widths=(2, 2), m=2, ranks=1) -> dict:
+    """Compare averaged per-sample rules with the closed forms; ``{name: bool}``."""
+    rule = get_deep_rule(rule)
+    Ws, Qs, Ps, X, Y = symbolic_network(widths, m, ranks, rule.direct)
+    N = X.shape[1]
+    lam, p_rate = sp.Symbol("lambda", real=True), sp.Symbol("p_rate", real=True)
+    Sxx, Syx, Syy = X * X.T / N, Y * X.T / N, Y * Y.T / N
+    out = {"whitened": _zero(Sxx - sp.eye(N_IN))}
+    dW, dQ, dP, C = averaged_sample_rules(Ws, Qs, Ps, X, Y, rule, lam, p_rate)
+    C_closed = layer_error_covariances(Ws, Qs, Ps, Syx, Syy, rule.transport, rule.direct)
+    fW, fQ, fP = deep_flow(Ws, Qs, Ps, Syx, Syy, *rule.flags, lam, 0, p_rate, oja_scale=False)
+    L = len(Ws)
+    for i in range(L):
+        out[f"C_{i + 1}"] = _zero(C[i] - C_closed[i])
+        out[f"dW_{i + 1}"] = _zero(dW[i] - fW[i])
+    for j in range(L - 1):
+        if rule.learns_Q:
+            out[f"dQ_{j + 2}"] = _zero(dQ[j] - fQ[j])
+        if rule.learns_P:
+            out[f"dP_{j + 2}"] = _zero(dP[j] - fP[j])
+    return out
+
+
+def check_depth2(rule) -> bool:
+    """At depth 2, :func:`deep_flow` equals :func:`lintheory.flow.flow` symbolically."""
+    r = get_rule(rule)
+    Ws, Qs, Ps, X, Y = symbolic_network((3,), 2, 2)
+    Syx, Syy = _sym("sxy", 2, N_IN), _sym("syy", 2, 2)
+    lam, wd, pr = sp.symbols("lambda wd p_rate", real=True)
+    a = two_layer_flow(Ws[0], Ws[1], Qs[0], Ps[0], Syx, Syy, *r.flags, lam, wd, pr)
+    b = deep_flow(Ws, Qs, Ps, Syx, Syy, *r.flags, False, lam, wd, pr, oja_scale=False)
+    return all(_zero(x - y) for x, y in zip(a, (b[0][0], b[0][1], b[1][0], b[2][0])))
+
+
+def main() -> int:  # pragma: no cover - exercised through the tests
+    ok = True
+    for rule in ("bp", "fa", "kp", "raf", "draf", "dfa"):
+        res = check_deep(rule)
+        ok &= all(res.values())
+        print(f"L=3 {rule:5s}", " ".join(f"{k}:{'ok' if v else 'FAIL'}" for k, v in res.items()))
+    for rule in ("bp", "fa", "kp", "raf"):
+        good = check_depth2(rule)
+        ok &= good
+        print(f"L=2 {rule:5s} deep_flow == flow: {'ok' if good else 'FAIL'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
