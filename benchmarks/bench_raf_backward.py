@@ -48,7 +48,7 @@ def main(argv=None):
     rows = [
         ("bp input error  e W", 2 * B * D * D, lambda: bp.input_error(e, W)),
         ("raf input error (e P^T) Q^T", 4 * B * D * r, lambda: raf.input_error(e, W)),
-        ("raf input error + Q, P updates", 12 * B * D * r
+        ("raf input error + Q, P updates", 10 * B * D * r
          + 2 * B * r * r + 2 * r * r * D, lambda: raf.backward(h, e, W, None)),
     ]
     print(f"Linear layer D={D}, rank r={r}, batch B={B}, float32, threads={args.threads}, "

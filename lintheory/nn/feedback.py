@@ -147,16 +147,19 @@ class Feedback:
                  oja_signal: np.ndarray | None) -> np.ndarray:
         """Return the input error and fill Q/P grads. ``oja_signal (N, D_src)`` drives
         Oja (the layer's errors, or the one-hot targets at the output layer)."""
-        dm = self.input_error(em, Wm)
+        if self.transport:
+            return em @ Wm
+        pe = em if self.P is None else em @ self.P.value.T         # (N, r), shared
+        dm = pe @ self.Q.value.T
         if self.learns:
-            self._update(hm, em, Wm, em if oja_signal is None else oja_signal)
+            self._update(hm, pe, Wm, em if oja_signal is None else oja_signal)
         return dm
 
-    def _update(self, hm, em, Wm, sig) -> None:
+    def _update(self, hm, pe, Wm, sig) -> None:
+        """Fill the grads; ``pe = e P^T (N, r)`` is the error inside the channel."""
         h = self.hyper
         Q, P = self.Q, self.P
         if self.q_rule == "kp":
-            pe = em if P is None else em @ P.value.T               # (N, r)
             Q.grad[...] = -(hm.T @ pe) + h["q_decay"] * Q.value
         if self.p_rule == "oja":
             Ec = centred_scaled(sig, h["cov_eps"], h["centre"], h["scale"])
