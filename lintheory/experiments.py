@@ -339,8 +339,10 @@ def figure2_data(config: Figure2Config | None = None, *, progress: bool = False)
             bar.update(1)
     if bar is not None:
         bar.close()
+    config = cfg.to_dict()
+    config["singular_values"] = task.teacher_singular_values.tolist()
     return {
-        "config": cfg.to_dict(),
+        "config": config,
         "task": {"singular_values": task.s, "d": task.d, "params": task.params()},
         "panels": results,
     }
