@@ -316,7 +316,10 @@ def run_sweep(
     name = run_name(run)
     preload = (name.partition(":")[0], *getattr(resolve_run(name), "preload", ()))
     results_dir = Path(results_dir)
-    results_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot create results folder {results_dir}: {exc.strerror}") from None
     t0 = time.perf_counter()
 
     unique, duplicates = {}, 0
@@ -462,8 +465,13 @@ def train_spec(**options) -> dict:
     keys instead of silently reusing old results. Invalid options raise ValueError here,
     before any run starts.
     """
+    import dataclasses
+
     from .nn.train import TrainConfig
 
+    unknown = sorted(set(options) - {f.name for f in dataclasses.fields(TrainConfig)})
+    if unknown:
+        raise ValueError(f"unknown training option(s) {unknown}; see lintheory train --help")
     return {"kind": "train", **TrainConfig(**options).to_dict()}
 
 
