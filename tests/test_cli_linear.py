@@ -167,3 +167,16 @@ def test_figure2_runs_with_defaults_as_a_fresh_command(tmp_path):
     data = json.loads((tmp_path / "figures" / "figure2.json").read_text())
     f = {p["key"]: p for p in data["panels"]}["f"]
     np.testing.assert_allclose(f["ode"][-1], [1, 1, 0, 0], atol=0.01)
+
+
+def test_figure2_data_same_seed_same_numbers():
+    from lintheory.experiments import Figure2Config, figure2_data
+
+    cfg = Figure2Config(n=8, k=12, m=6, d=3, r_low=1, N=200, T=5.0, points=10, lr=0.01,
+                        batch=20, sgd_points=5, panels=("c", "f"))
+    a, b = figure2_data(cfg), figure2_data(cfg)
+    c = figure2_data(Figure2Config(**{**cfg.__dict__, "seed": 1}))
+    for pa, pb, pc in zip(a["panels"], b["panels"], c["panels"]):
+        np.testing.assert_array_equal(pa["ode"], pb["ode"])
+        np.testing.assert_array_equal(pa["sgd"], pb["sgd"])
+        assert np.abs(pa["sgd"] - pc["sgd"]).max() > 1e-3
