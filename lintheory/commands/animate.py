@@ -33,6 +33,7 @@ def add_arguments(p):
 
 
 def run(args) -> int:
+    from .. import __version__
     from ..animate import compute, make_animation, save_gif
     from ..io import write_json
     from ..task import make_task
@@ -50,6 +51,9 @@ def run(args) -> int:
     fig, anim = make_animation(data, task, fps=args.fps)
     save_gif(anim, args.out, fps=args.fps)
     write_json(args.out.with_suffix(".json"), {
+        "lintheory_version": __version__,
+        "parameters": {"rank": args.rank, "T": args.T, "frames": args.frames, "fps": args.fps,
+                       "seed": args.seed},
         "times": data["times"],
         "panels": [{"rule": p["rule"], "r": p["r"], "mode_strengths": p["a"]}
                    for p in data["panels"]],

@@ -75,6 +75,7 @@ def run(args) -> int:
     import dataclasses
     import time
 
+    from .. import __version__
     from ..figure3 import DATA_NOTE, collect, figure3_points, plot_figure3
     from ..io import save_figure, write_json
     from ..sweep import run_sweep
@@ -92,10 +93,12 @@ def run(args) -> int:
     fig = plot_figure3(data, note=note)
     paths = save_figure(fig, args.out)
     seconds = time.perf_counter() - t0
+    # No wall-clock seconds in the file (they are printed below): same command, same bytes.
     write_json(f"{args.out}.json", {
-        "figure": "3", "data_note": note, "preset": "quick" if args.quick else "full",
+        "figure": "3", "lintheory_version": __version__, "data_note": note,
+        "preset": "quick" if args.quick else "full",
         "config": dataclasses.asdict(cfg), "results_dir": args.results,
-        "sweep": report.to_dict(), "seconds": seconds, **data,
+        "sweep": {k: v for k, v in report.to_dict().items() if k != "seconds"}, **data,
     })
     print(report.summary())
     if not args.quiet:

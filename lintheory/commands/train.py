@@ -107,6 +107,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=_seeds, default=[0],
                    help="random seed, or a comma list of seeds run one after another")
     g.add_argument("--dtype", choices=DTYPES, default=d.dtype)
+    g.add_argument("--timings", action="store_true",
+                   help="also store wall-clock seconds in the JSON (without them the same "
+                        "command and seed write byte-identical files)")
     g.add_argument("--out", default=None, metavar="PATH.json",
                    help="result file (default: results/train/<model>_<rule>_<key>.json)")
     add_quiet(parser)
@@ -171,7 +174,8 @@ def run(args) -> int:
         f"{base.key()}-s{'_'.join(map(str, args.seed))}",
         "data": data.summary(),
         "summary": summary,
-        "runs": runs,
+        "runs": runs if args.timings else [
+            {k: v for k, v in r.items() if k not in ("seconds", "seconds_total")} for r in runs],
     }
     out = args.out
     if out is None:
