@@ -40,6 +40,19 @@ def test_small_mlp_orderings(small_runs):
     assert acc["raf1"] < acc["bp"] - 0.03
 
 
+def test_rank_one_suffices_for_two_classes_not_for_ten(small_runs):
+    """The knee moves with the number of classes: rank 1 costs (almost) nothing with 2
+    classes and a lot with 10 (full-size sweep in the README)."""
+    d2 = load_dataset("digits", classes=2)
+    acc = {rule: np.mean([train(TrainConfig(rule=rule, rank=rank, classes=2, seed=s, **SMALL),
+                                data=d2)["test_acc"][-1] for s in (0, 1)])
+           for rule, rank in (("bp", None), ("raf", [1, 1]))}
+    gap2 = acc["bp"] - acc["raf"]
+    gap10 = small_runs["bp"] - small_runs["raf1"]
+    assert gap2 < 0.03
+    assert gap10 > gap2 + 0.03
+
+
 def test_history_contents_and_same_seed_same_numbers(digits):
     cfg = TrainConfig(rule="raf", rank=3, hidden=32, depth=2, epochs=2, seed=5)
     h1 = train(cfg, data=digits)
