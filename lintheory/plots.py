@@ -116,9 +116,9 @@ def figure2(data: dict, *, ncols: int = 3):
             Line2D([], [], color="k", ls="none", marker="o", mfc="none", label=sgd_label),
             Line2D([], [], color="k", ls="--", lw=1.0, label=r"fixed point $S\,\Pi$"),
         ]
-        fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
-                   bbox_to_anchor=(0.5, 0.0))
+        fig.legend(handles=handles, loc="lower center", ncol=-(-len(handles) // 2),
+                   frameon=False, bbox_to_anchor=(0.5, 0.0))
         height = fig.get_figheight()
-        fig.subplots_adjust(left=0.07, right=0.99, top=1 - 0.3 / height, bottom=0.95 / height,
+        fig.subplots_adjust(left=0.07, right=0.99, top=1 - 0.3 / height, bottom=1.2 / height,
                             hspace=0.32, wspace=0.08)
     return fig
