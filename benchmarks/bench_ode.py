@@ -110,8 +110,8 @@ def phases(repeats):
     import matplotlib
 
     matplotlib.use("Agg")
+    from lintheory.commands.figure2 import save_exact
     from lintheory.experiments import Figure2Config, figure2_data
-    from lintheory.io import save_figure
     from lintheory.plots import figure2
 
     out = {}
@@ -121,8 +121,8 @@ def phases(repeats):
     out["draw"] = timed(lambda: figure2(data), repeats)[:2]
     fig = figure2(data)
     with tempfile.TemporaryDirectory() as tmp:
-        out["save png"] = timed(lambda: save_figure(fig, Path(tmp) / "f", ("png",)), repeats)[:2]
-        out["save pdf"] = timed(lambda: save_figure(fig, Path(tmp) / "f", ("pdf",)), repeats)[:2]
+        out["save png"] = timed(lambda: save_exact(fig, Path(tmp) / "f", ("png",)), repeats)[:2]
+        out["save pdf"] = timed(lambda: save_exact(fig, Path(tmp) / "f", ("pdf",)), repeats)[:2]
     return {k: {"wall_s": v[0], "cpu_s": v[1]} for k, v in out.items()}
 
 

@@ -82,10 +82,29 @@ def config_from_args(args):
     )
 
 
+def save_exact(fig, stem, formats=("png", "pdf"), dpi: int = 150):
+    """Save ``fig`` as ``stem.png`` and ``stem.pdf`` atomically, without a tight bounding box.
+
+    Like :func:`lintheory.io.save_figure`, but Figure 2's layout is explicit
+    (:func:`lintheory.plots.figure2` sets every margin), so the extra drawing pass that
+    ``bbox_inches="tight"`` costs per format (about 0.2 s each, a tenth of the warm run) is
+    skipped.
+    """
+    from ..io import atomic_path
+
+    out = []
+    for fmt in formats:
+        path = Path(stem).with_suffix("." + fmt)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=dpi)
+        out.append(path)
+    return out
+
+
 def run(args) -> int:
     from .. import __version__
     from ..experiments import figure2_data
-    from ..io import save_figure, write_json
+    from ..io import write_json
     from ..plots import figure2
 
     cfg = config_from_args(args)
@@ -94,7 +113,7 @@ def run(args) -> int:
     fig = figure2(data)
     stem = Path(args.out_dir) / "figure2"
     write_json(stem.with_suffix(".json"), {"lintheory_version": __version__, **data})
-    paths = save_figure(fig, stem)
+    paths = save_exact(fig, stem)
     if not args.quiet:
         print(f"wrote {', '.join(map(str, paths))}, {stem.with_suffix('.json')}")
         for p in data["panels"]:
