@@ -12,8 +12,14 @@ import pytest
 
 from lintheory import RULES, integrate, make_init, make_task
 from lintheory.deep import (
-    DEEP_RULES, DeepWeights, deep_flow, get_deep_rule, integrate_deep, make_deep_init,
-    run_sgd_deep, saxe_deep,
+    DEEP_RULES,
+    DeepWeights,
+    deep_flow,
+    get_deep_rule,
+    integrate_deep,
+    make_deep_init,
+    run_sgd_deep,
+    saxe_deep,
 )
 from lintheory.deep.dynamics import layout
 from lintheory.deep.flow import flat_flow
@@ -180,14 +186,38 @@ def test_rank_thresholds(task, L):
 
 # --- symbolic checks --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["raf", "draf"])
+@pytest.mark.parametrize("name", list(DEEP_RULES))
 def test_symbolic_covariances_and_flow(name):
-    """SymPy: averages of per-sample rules over an exactly whitened data set equal the
-    closed forms (layer-error covariances, every dW, dQ, dP) at L = 3."""
+    """SymPy: averages of per-sample rules over an exactly whitened data set (symbolic
+    targets) equal the closed forms (layer-error covariances, every dW, dQ, dP) at L = 3.
+    The weights are exact random nonzero rationals (a generic point of a polynomial
+    identity); the run with every weight a symbol, ``python -m lintheory.deep.symbolic``,
+    passes too but takes minutes."""
     from lintheory.deep.symbolic import check_deep
 
-    res = check_deep(name)
+    res = check_deep(name, weights="rational")
     assert res and all(res.values()), res
+
+
+def test_symbolic_check_catches_a_wrong_covariance(monkeypatch):
+    """The check fails when the M M^T term of the output-error covariance is dropped."""
+    import lintheory.deep.symbolic as sym
+
+    def wrong(M, Syx, Syy):
+        return Syy - Syx @ M.T - M @ Syx.T
+
+    monkeypatch.setattr("lintheory.deep.flow.output_error_covariance", wrong)
+    from lintheory.deep import flow as fl
+
+    def wrong_layers(Ws, Qs, Ps, Syx, Syy, transport, direct):
+        M = fl.forward_products(Ws)[-1]
+        C = wrong(M, Syx, Syy)
+        return [C if g is None else g @ C @ g.T
+                for g in fl.error_maps(Ws, Qs, Ps, transport, direct)]
+
+    monkeypatch.setattr(sym, "layer_error_covariances", wrong_layers)
+    res = sym.check_deep("fa", weights="rational")
+    assert not res["C_3"] and not res["C_2"] and not res["C_1"]
 
 
 def test_symbolic_depth2_is_two_layer_flow():

@@ -18,6 +18,7 @@ Run them with ``python -m lintheory.deep.symbolic`` (prints one line per check).
 
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 
 from ..flow import flow as two_layer_flow
@@ -33,14 +34,27 @@ def _sym(name, rows, cols):
     return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{i}{j}", real=True))
 
 
-def symbolic_network(widths=(2, 2), m=2, ranks=1, direct=False):
-    """Symbolic ``Ws, Qs, Ps``, targets ``Y`` (m x N) and exact whitened inputs ``X``."""
+def symbolic_network(widths=(2, 2), m=2, ranks=1, direct=False, weights="symbols"):
+    """Symbolic ``Ws, Qs, Ps``, targets ``Y`` (m x N) and exact whitened inputs ``X``.
+
+    ``weights="rational"`` puts random small rationals in the weights instead of symbols
+    (targets stay symbols): the identities are polynomial in the weights, so this checks
+    them at one generic point (Schwartz-Zippel) at a fraction of the cost.
+    """
     dims = (N_IN,) + tuple(widths) + (m,)
     L = len(dims) - 1
     ranks = [ranks] * (L - 1) if isinstance(ranks, int) else list(ranks)
-    Ws = [_sym(f"w{i + 1}", dims[i + 1], dims[i]) for i in range(L)]
-    Qs = [_sym(f"q{j + 2}", dims[j + 1], ranks[j]) for j in range(L - 1)]
-    Ps = [_sym(f"p{j + 2}", ranks[j], dims[-1] if direct else dims[j + 2])
+    rng = np.random.default_rng(7)
+    if weights == "symbols":
+        def mat(name, r, c):
+            return _sym(name, r, c)
+    else:  # nonzero entries +-1/4 ... +-7/4, so no factor vanishes by accident
+        def mat(name, r, c):
+            v = rng.integers(1, 8, size=(r, c)) * rng.choice([-1, 1], size=(r, c))
+            return sp.Matrix(r, c, lambda i, j: sp.Rational(int(v[i, j]), 4))
+    Ws = [mat(f"w{i + 1}", dims[i + 1], dims[i]) for i in range(L)]
+    Qs = [mat(f"q{j + 2}", dims[j + 1], ranks[j]) for j in range(L - 1)]
+    Ps = [mat(f"p{j + 2}", ranks[j], dims[-1] if direct else dims[j + 2])
           for j in range(L - 1)]
     X = 2 * cayley(N_IN, 11)
     Y = _sym("y", m, X.shape[1])
@@ -94,10 +108,10 @@ def _zero(M) -> bool:
     return all(sp.expand(v) == 0 for v in M)
 
 
-def check_deep(rule, widths=(2, 2), m=2, ranks=1) -> dict:
+def check_deep(rule, widths=(2, 2), m=2, ranks=1, weights="symbols") -> dict:
     """Compare averaged per-sample rules with the closed forms; ``{name: bool}``."""
     rule = get_deep_rule(rule)
-    Ws, Qs, Ps, X, Y = symbolic_network(widths, m, ranks, rule.direct)
+    Ws, Qs, Ps, X, Y = symbolic_network(widths, m, ranks, rule.direct, weights)
     N = X.shape[1]
     lam, p_rate = sp.Symbol("lambda", real=True), sp.Symbol("p_rate", real=True)
     Sxx, Syx, Syy = X * X.T / N, Y * X.T / N, Y * Y.T / N
@@ -131,7 +145,7 @@ def check_depth2(rule) -> bool:
 def main() -> int:  # pragma: no cover - exercised through the tests
     ok = True
     for rule in ("bp", "fa", "kp", "raf", "draf", "dfa"):
-        res = check_deep(rule)
+        res = check_deep(rule)  # every weight entry a symbol (slow for raf: ~1 min)
         ok &= all(res.values())
         print(f"L=3 {rule:5s}", " ".join(f"{k}:{'ok' if v else 'FAIL'}" for k, v in res.items()))
     for rule in ("bp", "fa", "kp", "raf"):
