@@ -39,7 +39,7 @@ import traceback
 from pathlib import Path
 
 from .io import read_json, write_json
-from .parallel import imap_unordered
+from .parallel import check_workers, imap_unordered
 
 KEY_LENGTH = 16  # hex digits of sha256 kept in a key (64 bits)
 REPORT_NAME = "_sweep.json"
@@ -315,6 +315,8 @@ def run_sweep(
 
     name = run_name(run)
     preload = (name.partition(":")[0], *getattr(resolve_run(name), "preload", ()))
+    if scheduler is None and client is None:
+        check_workers(workers)  # bad input fails before the results folder is made
     results_dir = Path(results_dir)
     try:
         results_dir.mkdir(parents=True, exist_ok=True)
