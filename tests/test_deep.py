@@ -246,3 +246,21 @@ def test_divergence_is_reported(task):
     w = _init(task, 3, "bp", 2, scale=1.0)
     with pytest.raises(DivergenceError, match="step"):
         run_sgd_deep(task, "bp", w, [0, 50], lr=2.0, batch="full")
+
+
+def test_figure_deep_cli(tmp_path):
+    """The command writes PNG, PDF and JSON with every curve (tiny sizes)."""
+    from lintheory.cli import main
+    from lintheory.io import read_json
+
+    out = tmp_path / "fd"
+    code = main(["figure-deep", "--depths", "2,3", "--n", "6", "--m", "4", "--d", "2",
+                 "--N", "40", "--width", "5", "--low-rank", "1", "--T", "4", "--lr", "0.01",
+                 "--batch", "8", "--out", str(out), "--quiet"])
+    assert code == 0
+    assert (tmp_path / "fd.png").stat().st_size > 0 and (tmp_path / "fd.pdf").exists()
+    data = read_json(tmp_path / "fd.json")
+    assert len(data["panels"]) == 10
+    p = data["panels"][0]
+    assert len(p["ode"]) == len(p["times"]) and len(p["sgd"]) == len(p["sgd_times"])
+    assert main(["figure-deep", "--depths", "1", "--out", str(out), "--quiet"]) == 2
