@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 
 from .dynamics import integrate
 from .errors import DivergenceError
+from .experiments import figure2_data, simulate
 from .init import balanced_init, make_init, random_init
 from .rules import RULES, Rule, get_rule
 from .sgd import run_sgd
@@ -25,7 +26,7 @@ from .trajectory import Trajectory
 from .weights import Weights
 
 __all__ = [
-    "__version__", "integrate", "DivergenceError", "balanced_init", "make_init",
-    "random_init", "RULES", "Rule", "get_rule", "run_sgd", "LinearTask", "make_task", "Trajectory",
-    "Weights",
+    "__version__", "integrate", "simulate", "figure2_data", "DivergenceError",
+    "balanced_init", "make_init", "random_init", "RULES", "Rule", "get_rule", "run_sgd",
+    "LinearTask", "make_task", "Trajectory", "Weights",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
 from ._validate import check_array, check_choice, check_float
 from .errors import DivergenceError
@@ -117,6 +116,8 @@ def integrate(
             if t > bar.n:
                 bar.update(t - bar.n)
             return inner(t, y)
+
+    from scipy.integrate import solve_ivp  # lazy: keeps `import lintheory` light
 
     try:
         sol = solve_ivp(
