@@ -182,7 +182,8 @@ def run(args) -> int:
         out = f"results/train/{c0.model}_{c0.rule}_{result['key']}.json"
     path = write_json(out, result)
     t = summary["test_acc"]
-    rank = "full" if c0.rank is None else c0.rank
+    rank = ("full" if c0.rank is None else
+            ",".join(map(str, c0.rank)) if isinstance(c0.rank, tuple) else c0.rank)
     print(f"{c0.dataset} {c0.model} {c0.rule} rank {rank}: test accuracy "
           f"{100 * t['mean']:.2f}% (mean of {len(runs)} seed(s), std {100 * t['std']:.2f}) "
           f"-> {path}")
