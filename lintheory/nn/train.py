@@ -328,6 +328,14 @@ def train(config: TrainConfig | None = None, *, progress: bool = False, data=Non
             tr = evaluate(model, X, y, batch_size=config.eval_batch_size)
             va = evaluate(model, data.X_val, data.y_val, batch_size=config.eval_batch_size)
             te = evaluate(model, data.X_test, data.y_test, batch_size=config.eval_batch_size)
+            bad = [p.name for p in params + fb_params if not np.all(np.isfinite(p.value))]
+            if bad:
+                raise DivergenceError(
+                    f"training diverged: parameters {', '.join(bad[:4])} became non-finite "
+                    f"in epoch {epoch} (step {step}) with lr={hist['lr'][-1]:g}; try a smaller "
+                    f"learning rate (e.g. --lr {hist['lr'][-1] / 4:g}) or feedback decay",
+                    step=step, suggestion=hist["lr"][-1] / 4,
+                )
             if not np.isfinite(tr[0]):
                 raise DivergenceError(
                     f"training diverged: the training loss is {tr[0]} after epoch {epoch} "
