@@ -41,6 +41,8 @@ DIVERGE = ["--method", "sgd", "--rule", "bp", "--lr", "2", "--batch", "online", 
            "--init-scale", "0.5"]
 TRAIN = ["train", "--hidden", "8", "--depth", "1", "--epochs", "1", "--quiet", "--out", "t.json"]
 TRAIN_NO_SIZE = ["train", "--epochs", "1", "--quiet", "--out", "t.json"]
+FDEEP = ["figure-deep", "--depths", "2,3", "--width", "6", "--n", "6", "--m", "5", "--d", "3",
+         "--N", "60", "--low-rank", "1", "--T", "2", "--quiet", "--out", "fd/f"]
 SWEEP = ["sweep", "--workers", "1", "--quiet", "--results", "res"]
 FIG3 = ["figure3", "--quick", "--panels", "a", "--epochs", "1", "--seeds", "1", "--ranks", "1",
         "--workers", "1", "--quiet", "--results", "res3", "--out", "fig3/f"]
@@ -183,6 +185,27 @@ CASES = [
     ("fig3-lr-0", [*FIG3, "--lr", "0"], "argument --lr: expected a number > 0, got 0"),
     ("fig3-workers-negative", [*FIG3, "--workers", "-2"], "workers must be a positive integer"),
     ("fig3-dataset-unknown", [*FIG3, "--dataset", "cifar"], "argument --dataset: invalid choice"),
+    # figure-deep
+    ("fdeep-depth-1", [*FDEEP, "--depths", "1"], "--depths must list depths >= 2, got [1]"),
+    ("fdeep-depths-text", [*FDEEP, "--depths", "a"], "argument --depths: expected comma-separated"),
+    ("fdeep-width-0", [*FDEEP, "--width", "0"], "argument --width: expected a positive integer"),
+    ("fdeep-d-gt-m", [*FDEEP, "--d", "9"], "d must be in [1, 5], got 9"),
+    ("fdeep-low-rank-eq-d", [*FDEEP, "--low-rank", "3"],
+     "--low-rank must be in [1, d - 1] = [1, 2]"),
+    ("fdeep-T-nan", [*FDEEP, "--T", "nan"], "argument --T: expected a finite number >= 0, got nan"),
+    ("fdeep-lr-0", [*FDEEP, "--lr", "0"], "argument --lr: expected a number > 0, got 0"),
+    ("fdeep-batch-gt-N", [*FDEEP, "--batch", "1000"], "batch (mini-batch size) must be in [1, 60]"),
+    ("fdeep-lam-negative", [*FDEEP, "--lam", "-1"], "lam must be in [0.0, inf), got -1.0"),
+    ("fdeep-product-init-0", [*FDEEP, "--product-init", "0"], "argument --product-init: expected"),
+    ("fdeep-seed-negative", [*FDEEP, "--seed", "-1"], "seed must be in [0, inf), got -1"),
+    ("fdeep-too-few-samples", [*FDEEP, "--N", "2"], "N (samples) must be >= n = 6"),
+    ("fdeep-out-unwritable", [*FDEEP, "--out", "afile/f"], "cannot create output folder afile"),
+    ("fdeep-diverges", [*FDEEP, "--lr", "5", "--T", "50"],
+     "deep SGD (bp, batch=20) diverged at step 4 (t = 20)"),
+    # demo
+    ("demo-out-unwritable", ["demo", "--fast", "--quiet", "--out-dir", "afile/x"],
+     "cannot create output folder afile/x: Not a directory"),
+    ("demo-unknown-option", ["demo", "--bogus"], "unrecognized arguments: --bogus"),
 ]
 
 # Cases that do the work and fail only when writing: finished sweep records may stay in
@@ -229,10 +252,11 @@ def test_bad_input_is_a_one_line_error_and_writes_nothing(workdir, capsys, reque
     assert code == 2, err
     assert "Traceback" not in err
     lines = err.strip().splitlines()
-    command = argv[0]
-    errors = [ln for ln in lines if ln.startswith(f"lintheory {command}: error: ")]
+    # argparse reports unknown options as "lintheory: error: unrecognized arguments: ..."
+    prefixes = (f"lintheory {argv[0]}: error: ", "lintheory: error: unrecognized arguments")
+    errors = [ln for ln in lines if ln.startswith(prefixes)]
     assert len(errors) == 1 and errors[0] == lines[-1], err  # exactly one error line, last
-    if not lines[-1].startswith(f"lintheory {command}: error: argument "):  # not argparse
+    if lines[-1].startswith(prefixes[0]) and ": error: argument " not in lines[-1]:
         assert len(lines) == 1, err  # our own errors: nothing but that line
     assert fragment in lines[-1]
     case = request.node.callspec.id
