@@ -8,7 +8,8 @@ every backend.
 
 The result of a spec lives in ``<results_dir>/<key>.json`` where ``key`` is a short hash
 of the spec's canonical JSON (:func:`spec_key`); the file holds ``{"key", "spec", "run",
-"result", "seconds"}`` and is written atomically by this process (the *client side*, also
+"result", "seconds", "cpu_seconds"}`` (wall-clock and CPU time of the run) and is
+written atomically by this process (the *client side*, also
 for Dask: workers never touch the results folder, so the cluster needs no shared file
 system). Hence:
 
@@ -164,7 +165,7 @@ def execute(job) -> dict:
     """
     run, spec = job
     key = spec_key(spec)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         result = resolve_run(run)(dict(spec))
         result = json.loads(json.dumps(_result_plain(result), allow_nan=False))
@@ -173,7 +174,8 @@ def execute(job) -> dict:
             "key": key, "ok": False, "error": f"{type(exc).__name__}: {exc}",
             "traceback": traceback.format_exc(), "seconds": time.perf_counter() - t0,
         }
-    return {"key": key, "ok": True, "result": result, "seconds": time.perf_counter() - t0}
+    return {"key": key, "ok": True, "result": result, "seconds": time.perf_counter() - t0,
+            "cpu_seconds": time.process_time() - c0}
 
 
 def _result_plain(value):
@@ -358,7 +360,7 @@ def run_sweep(
             if ok and rec["ok"]:
                 write_json(results_dir / f"{key}.json", {
                     "key": key, "spec": spec, "run": name, "result": rec["result"],
-                    "seconds": rec["seconds"],
+                    "seconds": rec["seconds"], "cpu_seconds": rec["cpu_seconds"],
                 })
                 (results_dir / f"{key}.failed.json").unlink(missing_ok=True)
                 report.finished += 1
