@@ -106,6 +106,12 @@ def sgd_times(times, lr: float, max_points: int | None = None) -> np.ndarray:
         keep = np.unique(np.linspace(0, times.size - 1, max_points).round().astype(int))
         times = times[keep]
     steps = np.unique(np.rint(times / lr).astype(np.int64))
+    if steps[-1] == 0:
+        raise ValueError(
+            f"lr (learning rate) = {lr:g} is larger than twice the last output time "
+            f"{times[-1]:g}: the discrete run would take no step (t = lr * steps); "
+            "use a smaller lr or a larger T"
+        )
     return steps * lr
 
 

@@ -180,3 +180,12 @@ def test_figure2_data_same_seed_same_numbers():
         np.testing.assert_array_equal(pa["ode"], pb["ode"])
         np.testing.assert_array_equal(pa["sgd"], pb["sgd"])
         assert np.abs(pa["sgd"] - pc["sgd"]).max() > 1e-3
+
+
+def test_figure2_lr_beyond_T_is_an_error_not_missing_markers(tmp_path, capsys):
+    """An lr so large that every output time snaps to step 0 would draw no SGD at all."""
+    from lintheory.cli import main
+
+    assert main(["figure2", "--lr", "100", "--quiet", "--out-dir", str(tmp_path)]) == 2
+    assert "would take no step" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
