@@ -264,3 +264,20 @@ def test_figure_deep_cli(tmp_path):
     p = data["panels"][0]
     assert len(p["ode"]) == len(p["times"]) and len(p["sgd"]) == len(p["sgd_times"])
     assert main(["figure-deep", "--depths", "1", "--out", str(out), "--quiet"]) == 2
+
+
+def test_simulate_cli_depth(tmp_path):
+    """``lintheory simulate --depth 3 --widths --ranks --method both`` writes the deep run."""
+    from lintheory.cli import main
+    from lintheory.io import read_json
+
+    out = tmp_path / "run.json"
+    code = main(["simulate", "--depth", "3", "--widths", "7,5", "--ranks", "2,3", "--n", "6",
+                 "--m", "4", "--d", "2", "--samples", "40", "--rule", "raf", "--T", "2",
+                 "--points", "3", "--method", "both", "--lr", "0.01", "--batch", "8",
+                 "--init-scale", "0.3", "--lam", "0.1", "--out", str(out), "--quiet"])
+    assert code == 0
+    data = read_json(out)
+    assert data["parameters"]["widths"] == [7, 5] and data["parameters"]["ranks"] == [2, 3]
+    assert len(data["mode_strengths"]) == 3 and "sgd" in data
+    assert main(["simulate", "--depth", "3", "--widths", "7", "--out", str(out)]) == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._args import add_quiet
+from ._args import add_quiet, int_list
 
 NAME = "simulate"
 ORDER = 20
@@ -46,7 +46,14 @@ def parse_floats(name: str, text: str | None):
 
 
 def add_arguments(p):
-    p.add_argument("--rule", default="raf", choices=("bp", "fa", "kp", "raf"), help="learning rule")
+    p.add_argument("--rule", default="raf", choices=("bp", "fa", "kp", "raf", "draf", "dfa"),
+                   help="learning rule (draf, dfa: direct feedback, deep networks)")
+    p.add_argument("--depth", type=int, default=2,
+                   help="number of weight matrices L (>= 2); L > 2 uses lintheory.deep")
+    p.add_argument("--widths", type=int_list, default=None,
+                   help="hidden widths k_1,...,k_(L-1) (default: --k for every layer)")
+    p.add_argument("--ranks", type=int_list, default=None,
+                   help="feedback rank per pathway r_2,...,r_L (default: --rank for each)")
     p.add_argument("--n", type=int, default=20, help="input dimension")
     p.add_argument("--k", type=int, default=40, help="hidden width")
     p.add_argument("--m", type=int, default=10, help="output dimension")
@@ -100,9 +107,25 @@ def run(args) -> int:
         whiten=not args.no_whiten, seed=args.seed,
     )
     r = task.d if args.rank is None else check_int("rank r", args.rank, low=1, high=task.m)
-    init = make_init(task, args.k, r, args.init, scale=args.init_scale,
-                     rng=np.random.default_rng([args.seed, 1]))
     times = output_times(args.T, args.points, log=args.log_times)
+    deep = (args.depth != 2 or args.widths is not None or args.ranks is not None
+            or args.rule in ("draf", "dfa"))
+    if deep:  # lintheory.deep (engineer H5): depth L, per-layer widths and ranks
+        from ..deep import get_deep_rule, make_deep_init, simulate_deep
+
+        depth = check_int("depth", args.depth, low=2)
+        widths = args.widths if args.widths is not None else [args.k] * (depth - 1)
+        if len(widths) != depth - 1:
+            raise ValueError(f"--widths must list depth - 1 = {depth - 1} widths, "
+                             f"got {len(widths)}")
+        ranks = args.ranks if args.ranks is not None else r
+        init = make_deep_init(task, widths, ranks, args.init, scale=args.init_scale,
+                              rng=np.random.default_rng([args.seed, 1]),
+                              direct=get_deep_rule(args.rule).direct)
+        simulate = simulate_deep  # noqa: F811 - same call, deep engines
+    else:
+        init = make_init(task, args.k, r, args.init, scale=args.init_scale,
+                         rng=np.random.default_rng([args.seed, 1]))
     runs = simulate(
         task, args.rule, init, times, method=args.method, lr=lr, batch=batch, lam=args.lam,
         wd=args.wd, p_rate=args.p_rate, rng=np.random.default_rng([args.seed, 2]),
@@ -119,6 +142,8 @@ def run(args) -> int:
         "p_rate": args.p_rate, "lr": lr, "batch": batch, "solver": args.solver,
         "rtol": args.rtol, "atol": args.atol,
     }
+    if deep:
+        params.update(depth=init.depth, widths=list(init.widths), ranks=list(init.ranks))
     result = {
         "lintheory_version": __version__,
         "parameters": params,

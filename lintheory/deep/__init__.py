@@ -15,11 +15,13 @@ from .flow import deep_flow, layer_error_covariances, output_error_covariance
 from .init import balanced_deep_init, make_deep_init, random_deep_init
 from .rules import DEEP_RULES, DeepRule, get_deep_rule
 from .sgd import run_sgd_deep
+from .simulate import simulate_deep
 from .trajectory import DeepTrajectory
 from .weights import DeepWeights
 
 __all__ = [
     "integrate_deep", "saxe_deep", "deep_flow", "layer_error_covariances",
     "output_error_covariance", "balanced_deep_init", "make_deep_init", "random_deep_init",
-    "DEEP_RULES", "DeepRule", "get_deep_rule", "run_sgd_deep", "DeepTrajectory", "DeepWeights",
+    "DEEP_RULES", "DeepRule", "get_deep_rule", "run_sgd_deep",
+    "simulate_deep", "DeepTrajectory", "DeepWeights",
 ]
