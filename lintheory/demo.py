@@ -93,7 +93,7 @@ def _mode_plot(ax, times, strengths, title, dashed=None):
     ax.set_xlabel("time t")
     ax.set_ylabel("mode strength $a_i(t)$")
     ax.set_title(title)
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, loc="center right")
 
 
 # ---------------------------------------------------------------------------- steps
