@@ -269,6 +269,15 @@ class Figure2Config:
     def rank(self, panel: Panel) -> int:
         return {"d": self.d, "m": self.m, "low": self.r_low}[panel.rank]
 
+    @classmethod
+    def from_dict(cls, d: dict) -> Figure2Config:
+        """Inverse of :meth:`to_dict`."""
+        d = dict(d)
+        if d.get("singular_values") is not None:
+            d["singular_values"] = tuple(d["singular_values"])
+        d["panels"] = tuple(d["panels"])
+        return cls(**d)
+
     def to_dict(self) -> dict:
         out = asdict(self)
         out["singular_values"] = (
@@ -278,13 +287,16 @@ class Figure2Config:
         return out
 
 
-def figure2_data(config: Figure2Config | None = None, *, progress: bool = False) -> dict:
+def figure2_data(config: Figure2Config | None = None, *, progress: bool = False,
+                 workers: int = 1, scheduler: str | None = None) -> dict:
     """Compute every curve of Figure 2 (SPEC §4-5, paper Fig. 2).
 
     All panels share one task (``seed``) and one draw of the forward weights: the initial
     weights of every panel come from ``default_rng([seed, 1])``, so panels of equal rank
     (FA and KP-Q at ``r_low``) also share ``Q`` and ``Pbar`` and hence the prediction.
     The discrete run of panel j draws its sample order from ``default_rng([seed, 2, j])``.
+    Panels are independent: ``workers`` local processes (or a Dask ``scheduler``) compute
+    them in parallel with identical numbers (:func:`lintheory.parallel.map_runs`).
 
     Returns
     -------
@@ -297,58 +309,66 @@ def figure2_data(config: Figure2Config | None = None, *, progress: bool = False)
     ------
     ValueError, DivergenceError
     """
-    cfg = (config or Figure2Config()).validated()
-    task = make_task(
-        cfg.n, cfg.m, cfg.d, cfg.N, sigma=cfg.sigma, singular_values=cfg.singular_values,
-        seed=cfg.seed,
-    )
-    times = output_times(cfg.T, cfg.points, log=True, t_min=cfg.t_min)
-    st = sgd_times(times, cfg.lr, cfg.sgd_points) if cfg.sgd else None
-    panels = [p for p in PANELS if p.key in cfg.panels]
-    results = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    from .parallel import map_runs
 
-        bar = tqdm(total=len(panels), desc="figure 2", unit="panel", leave=False)
-    for j, panel in enumerate(panels):
-        if bar is not None:
-            bar.set_postfix_str(f"({panel.key}) {panel.rule}")
-        r = cfg.rank(panel)
-        init = make_init(
-            task, cfg.k, r, "random", scale=cfg.init_scale, rng=np.random.default_rng([cfg.seed, 1])
-        )
-        runs = simulate(
-            task, panel.rule, init, times, method="both" if cfg.sgd else "ode", lr=cfg.lr,
-            batch=cfg.batch, lam=cfg.lam, rng=np.random.default_rng([cfg.seed, 2, j]),
-            solver=cfg.solver, rtol=cfg.rtol, atol=cfg.atol, times_sgd=st,
-        )
-        pred = None
-        if panel.predict == "fixed":
-            pred = predicted_mode_strengths(task, init.rotate(task).P)
-        elif panel.predict == "oja":
-            pred = predicted_mode_strengths(task, oja_limit(task, r))
-        rule = get_rule(panel.rule)
-        ode = runs["ode"]
-        sgd = runs.get("sgd")
-        results.append({
-            "key": panel.key, "rule": rule.name, "r": r, "label": panel.label,
-            "title": f"({panel.key}) {panel.label}" + ("" if rule.transport else f" (r = {r})"),
-            "times": ode.times, "ode": ode.mode_strengths,
-            "ode_final_leak": float(ode.leak[-1]),
-            "sgd_times": None if sgd is None else sgd.times,
-            "sgd": None if sgd is None else sgd.mode_strengths,
-            "prediction": pred,
-            "ode_nfev": ode.info["nfev"],
-        })
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+    cfg = (config or Figure2Config()).validated()
+    task = _figure2_task(cfg)
+    sgd_times(_figure2_times(cfg), cfg.lr, cfg.sgd_points)  # validate lr before any work
+    chosen = [p for p in PANELS if p.key in cfg.panels]
+    jobs = [(cfg.to_dict(), j, p.key) for j, p in enumerate(chosen)]
+    results = map_runs(_figure2_panel, jobs, workers=workers, scheduler=scheduler,
+                       progress=progress, desc="figure 2")
     config = cfg.to_dict()
     config["singular_values"] = task.teacher_singular_values.tolist()
     return {
         "config": config,
         "task": {"singular_values": task.s, "d": task.d, "params": task.params()},
         "panels": results,
+    }
+
+
+def _figure2_task(cfg: Figure2Config):
+    return make_task(
+        cfg.n, cfg.m, cfg.d, cfg.N, sigma=cfg.sigma, singular_values=cfg.singular_values,
+        seed=cfg.seed,
+    )
+
+
+def _figure2_times(cfg: Figure2Config) -> np.ndarray:
+    return output_times(cfg.T, cfg.points, log=True, t_min=cfg.t_min)
+
+
+def _figure2_panel(job) -> dict:
+    """One panel of Figure 2 from ``(config dict, panel index j, panel key)`` (picklable)."""
+    cfg_dict, j, key = job
+    cfg = Figure2Config.from_dict(cfg_dict)
+    panel = next(p for p in PANELS if p.key == key)
+    task = _figure2_task(cfg)
+    times = _figure2_times(cfg)
+    st = sgd_times(times, cfg.lr, cfg.sgd_points) if cfg.sgd else None
+    r = cfg.rank(panel)
+    init = make_init(
+        task, cfg.k, r, "random", scale=cfg.init_scale, rng=np.random.default_rng([cfg.seed, 1])
+    )
+    runs = simulate(
+        task, panel.rule, init, times, method="both" if cfg.sgd else "ode", lr=cfg.lr,
+        batch=cfg.batch, lam=cfg.lam, rng=np.random.default_rng([cfg.seed, 2, j]),
+        solver=cfg.solver, rtol=cfg.rtol, atol=cfg.atol, times_sgd=st,
+    )
+    pred = None
+    if panel.predict == "fixed":
+        pred = predicted_mode_strengths(task, init.rotate(task).P)
+    elif panel.predict == "oja":
+        pred = predicted_mode_strengths(task, oja_limit(task, r))
+    rule = get_rule(panel.rule)
+    ode, sgd = runs["ode"], runs.get("sgd")
+    return {
+        "key": panel.key, "rule": rule.name, "r": r, "label": panel.label,
+        "title": f"({panel.key}) {panel.label}" + ("" if rule.transport else f" (r = {r})"),
+        "times": ode.times, "ode": ode.mode_strengths,
+        "ode_final_leak": float(ode.leak[-1]),
+        "sgd_times": None if sgd is None else sgd.times,
+        "sgd": None if sgd is None else sgd.mode_strengths,
+        "prediction": pred,
+        "ode_nfev": ode.info["nfev"],
     }

@@ -189,3 +189,15 @@ def test_figure2_lr_beyond_T_is_an_error_not_missing_markers(tmp_path, capsys):
     assert main(["figure2", "--lr", "100", "--quiet", "--out-dir", str(tmp_path)]) == 2
     assert "would take no step" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_figure2_parallel_panels_equal_serial(tmp_path):
+    """--workers 2 (separate processes) writes the same JSON bytes as the serial run."""
+    from lintheory.cli import main
+
+    args = ["figure2", "--quiet", "--n", "6", "--k", "8", "--m", "5", "--d", "3",
+            "--samples", "200", "--T", "4", "--points", "12"]
+    assert main([*args, "--workers", "1", "--out-dir", str(tmp_path / "a")]) == 0
+    assert main([*args, "--workers", "2", "--out-dir", str(tmp_path / "b")]) == 0
+    assert (tmp_path / "a" / "figure2.json").read_bytes() == (
+        tmp_path / "b" / "figure2.json").read_bytes()
