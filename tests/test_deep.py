@@ -254,10 +254,14 @@ def test_figure_deep_cli(tmp_path):
     from lintheory.io import read_json
 
     out = tmp_path / "fd"
-    code = main(["figure-deep", "--depths", "2,3", "--n", "6", "--m", "4", "--d", "2",
-                 "--N", "40", "--width", "5", "--low-rank", "1", "--T", "4", "--lr", "0.01",
-                 "--batch", "8", "--out", str(out), "--quiet"])
+    args = ["figure-deep", "--depths", "2,3", "--n", "6", "--m", "4", "--d", "2", "--N", "40",
+            "--width", "5", "--low-rank", "1", "--T", "4", "--lr", "0.01", "--batch", "8",
+            "--quiet"]
+    code = main([*args, "--workers", "1", "--out", str(out)])
     assert code == 0
+    # two worker processes give the same bytes as the serial run (issue 7)
+    assert main([*args, "--workers", "2", "--out", str(tmp_path / "fd2")]) == 0
+    assert (tmp_path / "fd2.json").read_bytes() == (tmp_path / "fd.json").read_bytes()
     assert (tmp_path / "fd.png").stat().st_size > 0 and (tmp_path / "fd.pdf").exists()
     data = read_json(tmp_path / "fd.json")
     assert len(data["panels"]) == 10

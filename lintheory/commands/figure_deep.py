@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..parallel import add_worker_args
 from ._args import add_quiet, int_list, positive_float, positive_int
 
 NAME = "figure-deep"
@@ -42,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-sgd", action="store_true", help="ODE lines only")
     parser.add_argument("--out", default="figures/figure_deep", metavar="STEM",
                         help="output stem: STEM.png, STEM.pdf, STEM.json")
+    add_worker_args(parser)
     add_quiet(parser)
 
 
@@ -62,7 +64,8 @@ def run(args) -> int:
                            lr=args.lr, batch=args.batch, lam=args.lam,
                            product_init=args.product_init, seed=args.seed)
     t0 = time.perf_counter()
-    data = deep_figure_data(cfg, progress=not args.quiet, sgd=not args.no_sgd)
+    data = deep_figure_data(cfg, progress=not args.quiet, sgd=not args.no_sgd,
+                            workers=args.workers, scheduler=args.scheduler)
     data["lintheory_version"] = __version__
     data["beyond_paper"] = ("the paper derives the deep rules (Eq. 11) but omits simulations "
                             "of deep linear networks; this figure is new")

@@ -52,56 +52,59 @@ def _times(T, count):
 
 
 def deep_figure_data(cfg: DeepFigureConfig = DeepFigureConfig(), *, progress=False,
-                     sgd=True) -> dict:
+                     sgd=True, workers: int = 1, scheduler: str | None = None) -> dict:
     """Run every panel: ODE (RK45) and mini-batch SGD from the same initial weights.
 
     Per depth ``L`` every layer gets init scale ``product_init ** (1/L)``, so the
     end-to-end map starts at the same size ~``product_init`` for every depth (random,
-    unrotated, seeded). ``lam`` is the Q decay of KP-like rules (RAF, dRAF).
+    unrotated, seeded). ``lam`` is the Q decay of KP-like rules (RAF, dRAF). Panels are
+    independent and seeded by ``(seed, L, r)``: ``workers`` local processes (or a Dask
+    ``scheduler``) give identical numbers (:func:`lintheory.parallel.map_runs`).
     """
+    from ..parallel import map_runs
+
+    task = _deep_task(cfg)
+    jobs = [(asdict(cfg), L, c, bool(sgd)) for L in cfg.depths for c in range(len(COLUMNS))]
+    panels = map_runs(_deep_panel, jobs, workers=workers, scheduler=scheduler,
+                      progress=progress, desc="figure-deep")
+    return {"config": asdict(cfg), "task": {"singular_values": task.s[: cfg.d], "d": cfg.d,
+                                            "params": task.params()},
+            "panels": panels}
+
+
+def _deep_task(cfg: DeepFigureConfig):
     from ..task import make_task
+
+    return make_task(cfg.n, cfg.m, cfg.d, cfg.N, sigma=cfg.sigma, seed=cfg.seed)
+
+
+def _deep_panel(job) -> dict:
+    """One panel from ``(config dict, depth L, column index, sgd)`` (picklable)."""
     from .dynamics import integrate_deep
     from .init import make_deep_init
     from .rules import get_deep_rule
     from .sgd import run_sgd_deep
 
-    task = make_task(cfg.n, cfg.m, cfg.d, cfg.N, sigma=cfg.sigma, seed=cfg.seed)
+    cfg_dict, L, col, sgd = job
+    cfg = DeepFigureConfig(**{**cfg_dict, "depths": tuple(cfg_dict["depths"])})
+    name, title, rk = COLUMNS[col]
+    task = _deep_task(cfg)
     t_ode = _times(cfg.T, cfg.ode_points)
-    t_sgd = np.unique(np.round(_times(cfg.T, cfg.sgd_points)[1:] / cfg.lr)) * cfg.lr
-    ranks = {"full": cfg.d, "d": cfg.d, "low": cfg.low_rank}
-    panels = []
-    jobs = [(L, col) for L in cfg.depths for col in COLUMNS]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(jobs), desc="figure-deep", unit="panel")
-    try:
-        for L, (name, title, rk) in jobs:
-            rule = get_deep_rule(name)
-            r = ranks[rk]
-            w0 = make_deep_init(task, [cfg.width] * (L - 1), r,
-                                scale=cfg.product_init ** (1.0 / L),
-                                rng=np.random.default_rng([cfg.seed, L, r]), direct=rule.direct)
-            ode = integrate_deep(task, rule, w0, t_ode, lam=cfg.lam)
-            panel = {"title": f"L = {L}: {title}" + (f" ({r})" if rk != "full" else ""),
-                     "depth": L, "rule": name, "rank": None if rk == "full" else r,
-                     "times": t_ode, "ode": ode.mode_strengths, "ode_nfev": ode.info["nfev"]}
-            if sgd:
-                run = run_sgd_deep(task, rule, w0, t_sgd, lr=cfg.lr, batch=cfg.batch,
-                                   lam=cfg.lam, rng=np.random.default_rng([cfg.seed, L, 7]))
-                panel["sgd_times"] = run.times
-                panel["sgd"] = run.mode_strengths
-            panels.append(panel)
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    return {"config": asdict(cfg), "task": {"singular_values": task.s[: cfg.d], "d": cfg.d,
-                                            "params": task.params()},
-            "panels": [{k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                        for k, v in p.items()} for p in panels]}
+    rule = get_deep_rule(name)
+    r = {"full": cfg.d, "d": cfg.d, "low": cfg.low_rank}[rk]
+    w0 = make_deep_init(task, [cfg.width] * (L - 1), r, scale=cfg.product_init ** (1.0 / L),
+                        rng=np.random.default_rng([cfg.seed, L, r]), direct=rule.direct)
+    ode = integrate_deep(task, rule, w0, t_ode, lam=cfg.lam)
+    panel = {"title": f"L = {L}: {title}" + (f" ({r})" if rk != "full" else ""),
+             "depth": L, "rule": name, "rank": None if rk == "full" else r,
+             "times": t_ode, "ode": ode.mode_strengths, "ode_nfev": ode.info["nfev"]}
+    if sgd:
+        t_sgd = np.unique(np.round(_times(cfg.T, cfg.sgd_points)[1:] / cfg.lr)) * cfg.lr
+        run = run_sgd_deep(task, rule, w0, t_sgd, lr=cfg.lr, batch=cfg.batch, lam=cfg.lam,
+                           rng=np.random.default_rng([cfg.seed, L, 7]))
+        panel["sgd_times"] = run.times
+        panel["sgd"] = run.mode_strengths
+    return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in panel.items()}
 
 
 def plot_deep(data: dict):
