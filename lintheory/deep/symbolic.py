@@ -108,8 +108,16 @@ def _zero(M) -> bool:
     return all(sp.expand(v) == 0 for v in M)
 
 
-def check_deep(rule, widths=(2, 2), m=2, ranks=1, weights="symbols") -> dict:
-    """Compare averaged per-sample rules with the closed forms; ``{name: bool}``."""
+def check_deep(rule, widths=(2, 2), m=2, ranks=1, weights="symbols", *, flow=None,
+               covariances=None) -> dict:
+    """Compare averaged per-sample rules with the closed forms; ``{name: bool}``.
+
+    ``flow`` and ``covariances`` default to :func:`deep_flow` and
+    :func:`layer_error_covariances` (the integrator's own code); pass a broken variant to
+    see the check fail.
+    """
+    flow = flow or deep_flow
+    covariances = covariances or layer_error_covariances
     rule = get_deep_rule(rule)
     Ws, Qs, Ps, X, Y = symbolic_network(widths, m, ranks, rule.direct, weights)
     N = X.shape[1]
@@ -117,8 +125,8 @@ def check_deep(rule, widths=(2, 2), m=2, ranks=1, weights="symbols") -> dict:
     Sxx, Syx, Syy = X * X.T / N, Y * X.T / N, Y * Y.T / N
     out = {"whitened": _zero(Sxx - sp.eye(N_IN))}
     dW, dQ, dP, C = averaged_sample_rules(Ws, Qs, Ps, X, Y, rule, lam, p_rate)
-    C_closed = layer_error_covariances(Ws, Qs, Ps, Syx, Syy, rule.transport, rule.direct)
-    fW, fQ, fP = deep_flow(Ws, Qs, Ps, Syx, Syy, *rule.flags, lam, 0, p_rate, oja_scale=False)
+    C_closed = covariances(Ws, Qs, Ps, Syx, Syy, rule.transport, rule.direct)
+    fW, fQ, fP = flow(Ws, Qs, Ps, Syx, Syy, *rule.flags, lam, 0, p_rate, oja_scale=False)
     L = len(Ws)
     for i in range(L):
         out[f"C_{i + 1}"] = _zero(C[i] - C_closed[i])
@@ -131,14 +139,15 @@ def check_deep(rule, widths=(2, 2), m=2, ranks=1, weights="symbols") -> dict:
     return out
 
 
-def check_depth2(rule) -> bool:
-    """At depth 2, :func:`deep_flow` equals :func:`lintheory.flow.flow` symbolically."""
+def check_depth2(rule, *, flow=None) -> bool:
+    """At depth 2, :func:`deep_flow` (or ``flow``) equals :func:`lintheory.flow.flow`."""
+    flow = flow or deep_flow
     r = get_rule(rule)
     Ws, Qs, Ps, X, Y = symbolic_network((3,), 2, 2)
     Syx, Syy = _sym("sxy", 2, N_IN), _sym("syy", 2, 2)
     lam, wd, pr = sp.symbols("lambda wd p_rate", real=True)
     a = two_layer_flow(Ws[0], Ws[1], Qs[0], Ps[0], Syx, Syy, *r.flags, lam, wd, pr)
-    b = deep_flow(Ws, Qs, Ps, Syx, Syy, *r.flags, False, lam, wd, pr, oja_scale=False)
+    b = flow(Ws, Qs, Ps, Syx, Syy, *r.flags, False, lam, wd, pr, oja_scale=False)
     return all(_zero(x - y) for x, y in zip(a, (b[0][0], b[0][1], b[1][0], b[2][0])))
 
 

@@ -8,7 +8,13 @@ and the simulated equations cannot drift apart.
 
 from __future__ import annotations
 
-from . import averaging, fixed_points, oja_saxe, rotation  # noqa: F401  (registers checks)
+from . import (  # noqa: F401  (importing registers the checks)
+    averaging,
+    deep_checks,
+    fixed_points,
+    oja_saxe,
+    rotation,
+)
 from .checks import CHECKS, Check, CheckResult, register, run_checks, select
 from .common import Outcome
 

@@ -24,7 +24,7 @@ from .common import Outcome, residual_text
 CHECKS: dict[str, Check] = {}
 
 # Listing order of the check groups: the order of the steps in Appendix A and SPEC §5.
-GROUP_ORDER = ("avg", "rot", "fp", "kp", "oja", "saxe")
+GROUP_ORDER = ("avg", "rot", "fp", "kp", "oja", "saxe", "deep")
 
 
 def _order(check) -> tuple[int, int]:

@@ -108,6 +108,23 @@ def saxe_missing_two(s, a0, t):
     return s * E / (E - 1 + s / a0)
 
 
+def deep_sign_flip(*args, **kwargs):
+    """The deep flow with the forward-weight updates negated."""
+    from ..deep.flow import deep_flow
+
+    dW, dQ, dP = deep_flow(*args, **kwargs)
+    return [-a for a in dW], dQ, dP
+
+
+def deep_drop_mmt(Ws, Qs, Ps, Syx, Syy, transport, direct):
+    """Layer-error covariances with the ``M M^T`` term of the output covariance dropped."""
+    from ..deep import flow as fl
+
+    M = fl.forward_products(Ws)[-1]
+    C = Syy - Syx @ M.T - M @ Syx.T
+    return [C if g is None else g @ C @ g.T for g in fl.error_maps(Ws, Qs, Ps, transport, direct)]
+
+
 FLOWS = {
     "sign_flip": sign_flip,
     "q_sign_flip": q_sign_flip,
@@ -120,13 +137,17 @@ FLOWS = {
 ROTATIONS = {"rotate_q_too": rotate_q_too, "rotate_missing_transpose": rotate_missing_transpose}
 CLAIMS = {"claim_unique": claim_unique, "claim_missing_transpose": claim_missing_transpose}
 CLOSED_FORMS = {"saxe_missing_two": saxe_missing_two}
+DEEP_FLOWS = {"deep_sign_flip": deep_sign_flip}
+DEEP_COVARIANCES = {"deep_drop_mmt": deep_drop_mmt}
 
 
 def overrides(name: str) -> dict:
     """Keyword overrides for :meth:`Check.run` that install the broken variant ``name``."""
-    for kw, table in (("flow", FLOWS), ("rotate", ROTATIONS), ("claim", CLAIMS),
-                      ("closed_form", CLOSED_FORMS)):
+    tables = (("flow", FLOWS), ("rotate", ROTATIONS), ("claim", CLAIMS),
+              ("closed_form", CLOSED_FORMS), ("deep_flow", DEEP_FLOWS),
+              ("covariances", DEEP_COVARIANCES))
+    for kw, table in tables:
         if name in table:
             return {kw: table[name]}
-    names = [*FLOWS, *ROTATIONS, *CLAIMS, *CLOSED_FORMS]
+    names = [name for _, table in tables for name in table]
     raise ValueError(f"broken variant must be one of {', '.join(names)}; got {name!r}")

@@ -1,0 +1,56 @@
+"""Checks of the deep linear dynamics (SPEC §6, Eq. 11; ``derivations/deep_linear.md``).
+
+They run the code of :mod:`lintheory.deep.symbolic` on the integrator's own
+:func:`lintheory.deep.flow.deep_flow` and
+:func:`lintheory.deep.flow.layer_error_covariances`:
+
+* ``deep.avg.RULE`` - at depth 3, the per-sample rules averaged over an exactly whitened
+  symbolic data set equal ``deep_flow`` (forward weights, ``Q_l``, ``P_l``), and the
+  covariance of the error reaching each layer equals its closed form
+  ``C_out = Sigma_yy - Sigma_yx M^T - M Sigma_yx^T + M M^T`` pushed back through the
+  feedback. Weights sit at a generic exact rational point (the identities are
+  polynomial in them), targets are symbols.
+* ``deep.depth2.RULE`` - at depth 2, ``deep_flow`` is the two-layer
+  :func:`lintheory.flow.flow`, entry by entry with symbolic weights.
+"""
+
+from __future__ import annotations
+
+from ..deep import symbolic as dsym
+from .checks import register
+from .common import Outcome
+
+AVG_RULES = ("bp", "fa", "kp", "raf", "draf", "dfa")
+DEPTH2_RULES = ("bp", "fa", "kp", "raf")
+
+
+def _outcome(results: dict) -> Outcome:
+    bad = [name for name, ok in results.items() if not ok]
+    if not bad:
+        return Outcome(True)
+    return Outcome(False, "non-zero: " + ", ".join(bad))
+
+
+def _avg_check(rule: str):
+    def check(deep_flow=None, covariances=None):
+        return _outcome(dsym.check_deep(rule, weights="rational", flow=deep_flow,
+                                        covariances=covariances))
+
+    return check
+
+
+def _depth2_check(rule: str):
+    def check(deep_flow=None):
+        ok = dsym.check_depth2(rule, flow=deep_flow)
+        return Outcome(ok, "0" if ok else "deep_flow(L=2) - flow != 0")
+
+    return check
+
+
+for _rule in AVG_RULES:
+    register(f"deep.avg.{_rule}", "Eq. 11, SPEC §6",
+             f"{_rule.upper()} at depth 3: averaged per-sample rules = deep_flow; layer-error "
+             "covariances = closed form")(_avg_check(_rule))
+for _rule in DEPTH2_RULES:
+    register(f"deep.depth2.{_rule}", "Eq. 5, 9, 10, 11",
+             f"{_rule.upper()}: deep_flow at depth 2 = the two-layer flow")(_depth2_check(_rule))
