@@ -20,25 +20,33 @@ from lintheory.nn.data import load_dataset
 from lintheory.nn.train import TrainConfig, train
 
 ranks = (1, 10) if QUICK else (1, 2, 4, 10)
+seeds = (0,) if QUICK else (0, 1, 2)
 base = TrainConfig(model="mlp", hidden=64 if QUICK else 128, depth=3,
-                   epochs=2 if QUICK else 12, lr=3e-3, feedback_lr=1e-2, seed=0)
+                   epochs=2 if QUICK else 20, lr=3e-3, feedback_lr=1e-2)
 data = load_dataset("digits", shape="flat")
 print(f"digits: {len(data.y_train)} train / {len(data.y_val)} validation / "
       f"{len(data.y_test)} test images, {data.n_classes} classes")
 
-results = {"BP": train(base.replace(rule="bp"), data=data, progress=True)}
-for r in ranks:
-    results[r] = train(base.replace(rule="raf", rank=r), data=data, progress=True)
+runs = {"BP": base.replace(rule="bp"), **{r: base.replace(rule="raf", rank=r) for r in ranks}}
+results = {name: [train(cfg.replace(seed=s), data=data, progress=True) for s in seeds]
+           for name, cfg in runs.items()}
 
-for name, hist in results.items():
+
+def final_acc(name):
+    """Final test accuracy of each seed."""
+    return np.array([h["test_acc"][-1] for h in results[name]])
+
+
+for name in results:
     label = name if name == "BP" else f"RAF r={name}"
-    print(f"{label:>9}: test accuracy {hist['test_acc'][-1]:.3f}  "
-          f"({hist['seconds_total']:.1f} s)")
+    acc = final_acc(name)
+    print(f"{label:>9}: test accuracy {acc.mean():.3f} +- {acc.std():.3f} "
+          f"({len(seeds)} seeds)")
 
 # %% [markdown]
 # What to look at: accuracy climbs with the rank, and at r = 10, the number of classes,
-# RAF comes within about a point of BP's line (one seed here; `lintheory figure3` runs
-# more ranks and seeds). The right panel shows the
+# RAF comes within about a point of BP's line (`lintheory figure3` runs more ranks,
+# layer by layer, class subsets and dRAF). The right panel shows the
 # angle between each layer's learned feedback `Q P` and the forward weights `W^T` it
 # replaces. The angles stay large (90 degrees would be no alignment at all): as in
 # feedback alignment, the forward weights learn to use the error they are sent, so the
@@ -48,19 +56,23 @@ for name, hist in results.items():
 # (the first layer never sends an error back, so it has no feedback).
 
 # %%
-layers = [f["name"] for f in results[ranks[0]]["feedback"]]
-angles = np.array([[f["angle_deg"] for f in results[r]["feedback"]] for r in ranks])
+layers = [f["name"] for f in results[ranks[0]][0]["feedback"]]
+angles = np.array([[[f["angle_deg"] for f in h["feedback"]] for h in results[r]]
+                   for r in ranks]).mean(axis=1)         # (rank, layer), mean over seeds
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
 ax = axes[0]
-acc = [results[r]["test_acc"][-1] for r in ranks]
-ax.plot(ranks, acc, "o-", lw=2.5, ms=8, label="RAF, rank r in all layers")
-ax.axhline(results["BP"]["test_acc"][-1], color="k", ls="--", lw=1.5, label="BP")
+acc = np.array([final_acc(r) for r in ranks])
+ax.errorbar(ranks, acc.mean(1), yerr=acc.std(1), fmt="o-", lw=2.5, ms=8, capsize=4,
+            label="RAF, rank r in all layers")
+bp = final_acc("BP")
+ax.axhline(bp.mean(), color="k", ls="--", lw=1.5, label="BP")
+ax.axhspan(bp.mean() - bp.std(), bp.mean() + bp.std(), color="k", alpha=0.1, lw=0)
 ax.axvline(data.n_classes, color="0.7", lw=1, zorder=0, label="r = number of classes")
 ax.set_xscale("log", base=2)
 ax.set_xticks(ranks, [str(r) for r in ranks])
 ax.set_xlabel("feedback rank r")
-ax.set_ylabel("test accuracy")
+ax.set_ylabel(f"test accuracy (mean +- std, {len(seeds)} seeds)")
 ax.set_title(f"digits (8x8, CPU), MLP 3 x {base.hidden}, {base.epochs} epochs")
 ax.legend(frameon=False, loc="lower right")
 
@@ -74,7 +86,7 @@ ax.axhline(90, color="0.7", lw=1, zorder=0)
 ax.set_ylim(0, 115)
 ax.set_xlabel("layer whose $W^T$ the feedback $QP$ replaces")
 ax.set_ylabel(r"angle between $QP$ and $W^T$ (degrees)")
-ax.set_title("alignment of the learned feedback (90 = none)")
+ax.set_title("alignment of the learned feedback (90 = none; mean over seeds)")
 ax.legend(frameon=False, ncol=len(ranks), loc="upper center")
 fig.tight_layout()
 save(fig, "05_raf_rank_vs_accuracy")

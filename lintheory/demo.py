@@ -162,10 +162,11 @@ def step_fa_stall(ctx: Context) -> list[str]:
     _mode_plot(ax, times, traj.mode_strengths,
                f"FA, fixed rank-{r} feedback: stalls at $S\\Pi$ (dashed)", dashed=pred)
     path = ctx.save(fig, "03_fa_stalls", {"predicted": pred, "reached": reached, "r": r})
-    return [f"predicted a_i from S Pi : {_fmt(pred)}",
-            f"reached at t={times[-1]:g}      : {_fmt(reached)}",
-            f"max difference          : {np.abs(pred - reached).max():.1e}",
-            f"figure: {path}"]
+    rows = [("a_i predicted by S Pi", _fmt(pred)),
+            (f"a_i reached at t={times[-1]:g}", _fmt(reached)),
+            ("max difference", f"{np.abs(pred - reached).max():.1e}")]
+    return [f"{label:<22}: {value}" for label, value in rows] + [
+        f"figure: {path}"]
 
 
 def step_raf(ctx: Context) -> list[str]:
@@ -222,7 +223,7 @@ def step_digits(ctx: Context) -> list[str]:
     if ctx.fast:
         base = TrainConfig(hidden=32, depth=2, epochs=2, lr=3e-3, feedback_lr=1e-2)
     else:
-        base = TrainConfig(hidden=128, depth=3, epochs=6, lr=3e-3, feedback_lr=1e-2)
+        base = TrainConfig(hidden=128, depth=3, epochs=10, lr=3e-3, feedback_lr=1e-2)
     runs = {"BP": base.replace(rule="bp"), "RAF r=10": base.replace(rule="raf", rank=10)}
     hists = {k: train(c, data=data, progress=not ctx.quiet) for k, c in runs.items()}
     fig, ax = _fig()
@@ -261,7 +262,7 @@ def step_next(ctx: Context) -> list[str]:
     from .cli import _command_modules
 
     have = {m.NAME for m in _command_modules()}
-    return [f"{cmd:<20} {text}" for cmd, text in NEXT
+    return [f"{cmd:<22} {text}" for cmd, text in NEXT
             if not cmd.startswith("lintheory ") or cmd.split()[1] in have]
 
 
