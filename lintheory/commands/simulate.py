@@ -49,7 +49,10 @@ def add_arguments(p):
     p.add_argument("--rule", default="raf", choices=("bp", "fa", "kp", "raf", "draf", "dfa"),
                    help="learning rule (draf, dfa: direct feedback, deep networks)")
     p.add_argument("--depth", type=int, default=2,
-                   help="number of weight matrices L (>= 2); L > 2 uses lintheory.deep")
+                   help="number of weight matrices L (>= 2); L > 2 uses lintheory.deep. For "
+                   "RAF/dRAF at L >= 3 give Q a decay and a larger init (--lam 0.1 "
+                   "--init-scale 0.1): without decay the deep feedback loop W_1 <-> Q grows "
+                   "exponentially and the ODE becomes very stiff")
     p.add_argument("--widths", type=int_list, default=None,
                    help="hidden widths k_1,...,k_(L-1) (default: --k for every layer)")
     p.add_argument("--ranks", type=int_list, default=None,
