@@ -10,16 +10,17 @@ DESCRIPTION = (
     "low-rank feedback alignment stalling at S Pi, RAF learning the top-r modes, a few "
     "symbolic checks, and RAF vs BP on a small MLP on the 8x8 digits (CPU, not CIFAR). "
     "Each step saves a small figure (PNG + PDF) and a JSON of its numbers in --out-dir. "
-    "About two minutes on a laptop once numba's cache is warm."
+    "The computations take seconds once numba's cache is warm (the first run compiles); "
+    "reading along takes about two minutes. --quiet prints only the final summary line."
 )
 ORDER = 5
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--out-dir", default="figures/demo", metavar="DIR",
-                        help="where the figures go (default: figures/demo)")
+                        help="where the figures (PNG + PDF) and their JSON go")
     parser.add_argument("--fast", action="store_true",
-                        help="smaller sizes everywhere (a smoke test, ~3x quicker)")
+                        help="smaller sizes everywhere (a smoke test, used by the tests)")
     parser.add_argument("--quiet", action="store_true",
                         help="no narration or progress bars; print only the final summary")
 
