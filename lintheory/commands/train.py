@@ -80,7 +80,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--feedback-arg", type=_model_arg, action="append", default=[],
                    metavar="KEY=VALUE",
                    help="feedback-rule hyperparameter (repeatable): q_decay, p_decay, "
-                        "p_lr_scale, centre, scale, cov_eps, clip, source")
+                        "p_lr_scale, centre, scale, cov_eps, clip, source, q_init_scale (0: Q "
+                        "starts at zero)")
     g = parser.add_argument_group("optimisation")
     g.add_argument("--epochs", type=positive_int, default=d.epochs)
     g.add_argument("--batch-size", type=positive_int, default=d.batch_size)

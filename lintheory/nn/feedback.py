@@ -23,6 +23,10 @@ per-unit standard deviation plus ``cov_eps``; at the output layer it is the cova
 the one-hot targets instead. With ``rank=None`` the channel is unconstrained
 (``r = D_out``); a fixed unconstrained ``P`` is the identity and is not stored.
 
+``q_init_scale`` multiplies the random initial ``Q`` (default 1; 0 starts ``Q`` at zero, so
+a learned ``Q`` is built only from the KP updates ``h (P e)^T``: without decay the random
+initial component of ``Q`` never goes away, SPEC §5).
+
 A rule is a small class with three switches (``q_rule``, ``p_rule``, ``direct``); adding a
 rule is one subclass and one registry entry.
 """
@@ -58,7 +62,7 @@ class Feedback:
     transport = False                # True for bp: the error uses W itself
     HYPER = {
         "q_decay": 0.0, "p_decay": 0.0, "p_lr_scale": 1.0, "centre": True, "scale": True,
-        "cov_eps": 1e-8, "clip": None, "source": "output",
+        "cov_eps": 1e-8, "clip": None, "source": "output", "q_init_scale": 1.0,
     }
 
     def __init__(self, **hyper):
@@ -72,7 +76,7 @@ class Feedback:
         if h["source"] not in ("output", "penultimate"):
             raise ValueError(f"source must be 'output' or 'penultimate', got {h['source']!r}")
         number = (int, float, np.integer, np.floating)
-        for key in ("q_decay", "p_decay", "p_lr_scale", "cov_eps"):
+        for key in ("q_decay", "p_decay", "p_lr_scale", "cov_eps", "q_init_scale"):
             if not isinstance(h[key], number) or not np.isfinite(h[key]) or h[key] < 0:
                 raise ValueError(f"{key} must be a finite number >= 0, got {h[key]!r}")
         for key in ("centre", "scale"):
@@ -117,6 +121,7 @@ class Feedback:
             p = np.linalg.qr(g)[0].T                # orthonormal rows
             self.P = Param(np.ascontiguousarray(p, dtype=dtype), f"{layer_name}.fb.P", kind)
             q = rng.normal(0.0, w_std * np.sqrt(d_src / r), size=(d_in, r)).astype(dtype)
+        q *= self.hyper["q_init_scale"]             # 0: Q is built only from h (P e)^T
         self.Q = Param(q, f"{layer_name}.fb.Q", kind)
 
     def params(self) -> list[Param]:

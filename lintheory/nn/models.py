@@ -211,7 +211,7 @@ def build_model(kind: str, input_shape, n_classes: int, *, rule="bp", rank=None,
         ``patch``, ``mlp_ratio``, ``dropout``).
     rule, rank : one value or one per feedback layer (``Model.feedback_layers``).
     feedback_kwargs : rule hyperparameters (``q_decay``, ``p_decay``, ``p_lr_scale``,
-        ``centre``, ``scale``, ``cov_eps``, ``clip``, ``source``).
+        ``centre``, ``scale``, ``cov_eps``, ``clip``, ``source``, ``q_init_scale``).
     """
     if kind not in MODEL_KINDS:
         raise ValueError(f"kind must be one of {', '.join(MODEL_KINDS)}; got {kind!r}")
