@@ -298,8 +298,8 @@ STEPS: list[Step] = [
          "SymPy runs a few of the checks of 'lintheory verify' on the very function "
          "the ODE solver compiles: S Pi is a fixed point, KP-Q aligns Q with W2^T P^T, "
          "Oja's fixed points, and the Saxe mode equation.",
-         "Every check says 'verified'. 'lintheory verify --break sign_flip' shows "
-         "them failing on a broken variant.",
+         "Every check says 'verified'. 'lintheory verify --break sign_flip' runs the "
+         "same checks on a deliberately broken flow and shows which ones catch it.",
          step_verify),
     Step("A nonlinear network on digits: RAF rank 10 vs BP",
          "The NumPy engine lintheory.nn trains a ReLU MLP on scikit-learn's 8x8 digits "
