@@ -11,8 +11,46 @@ from . import metrics
 from .weights import Weights
 
 
+class ModeMetrics:
+    """Metrics of SPEC §4 for any result type with ``times``, ``task`` and ``M`` (T, m, n).
+
+    Shared by :class:`Trajectory` and :class:`lintheory.deep.DeepTrajectory`, whose ``M``
+    is the rotated end-to-end map ``W2bar W1bar`` or ``W_Lbar ... W_1bar``.
+    """
+
+    @property
+    def mode_strengths(self) -> np.ndarray:
+        """``a_i(t)``, (T, d)."""
+        return metrics.mode_strengths(self.M, self.task.s, self.task.d)
+
+    @property
+    def leak(self) -> np.ndarray:
+        """Off-diagonal leak over time, (T,)."""
+        return metrics.offdiag_leak(self.M, self.task.S)
+
+    @property
+    def alignment(self) -> np.ndarray:
+        """Singular-vector alignment with ``Sigma_yx``, (T, d)."""
+        return metrics.alignment(self.M, self.task.d)
+
+    @property
+    def loss(self) -> np.ndarray:
+        """Training loss over time, (T,)."""
+        return metrics.loss(self.M, self.task)
+
+    def summary(self) -> dict:
+        """JSON-ready metrics (lists of floats), the same keys for every depth."""
+        return {
+            "times": self.times.tolist(),
+            "mode_strengths": self.mode_strengths.tolist(),
+            "leak": self.leak.tolist(),
+            "alignment": self.alignment.tolist(),
+            "loss": self.loss.tolist(),
+        }
+
+
 @dataclass(frozen=True, eq=False)
-class Trajectory:
+class Trajectory(ModeMetrics):
     """Weights over time, always stored in the rotated frame, with their metrics.
 
     Attributes
@@ -50,36 +88,6 @@ class Trajectory:
     def M(self) -> np.ndarray:
         """``W2bar W1bar`` over time, (T, m, n)."""
         return metrics.product(self.W1, self.W2)
-
-    @property
-    def mode_strengths(self) -> np.ndarray:
-        """``a_i(t)``, (T, d)."""
-        return metrics.mode_strengths(self.M, self.task.s, self.task.d)
-
-    @property
-    def leak(self) -> np.ndarray:
-        """Off-diagonal leak over time, (T,)."""
-        return metrics.offdiag_leak(self.M, self.task.S)
-
-    @property
-    def alignment(self) -> np.ndarray:
-        """Singular-vector alignment with ``Sigma_yx``, (T, d)."""
-        return metrics.alignment(self.M, self.task.d)
-
-    @property
-    def loss(self) -> np.ndarray:
-        """Training loss over time, (T,)."""
-        return metrics.loss(self.M, self.task)
-
-    def summary(self) -> dict:
-        """JSON-ready metrics (lists of floats)."""
-        return {
-            "times": self.times.tolist(),
-            "mode_strengths": self.mode_strengths.tolist(),
-            "leak": self.leak.tolist(),
-            "alignment": self.alignment.tolist(),
-            "loss": self.loss.tolist(),
-        }
 
     def arrays(self, prefix: str = "") -> dict:
         """The rotated weights as NPZ-ready arrays: ``W1bar, W2bar, Q, Pbar`` (prefixed)."""

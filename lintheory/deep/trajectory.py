@@ -7,12 +7,12 @@ from functools import cached_property
 
 import numpy as np
 
-from .. import metrics
+from ..trajectory import ModeMetrics
 from .weights import DeepWeights
 
 
 @dataclass(frozen=True, eq=False)
-class DeepTrajectory:
+class DeepTrajectory(ModeMetrics):
     """Weights of a depth-``L`` network over time, stored in the rotated frame.
 
     Attributes
@@ -64,33 +64,6 @@ class DeepTrajectory:
         for w in self.Ws[1:]:
             M = w @ M
         return M
-
-    @property
-    def mode_strengths(self) -> np.ndarray:
-        """``a_i(t) = [M]_ii / s_i``, (T, d)."""
-        return metrics.mode_strengths(self.M, self.task.s, self.task.d)
-
-    @property
-    def leak(self) -> np.ndarray:
-        return metrics.offdiag_leak(self.M, self.task.S)
-
-    @property
-    def alignment(self) -> np.ndarray:
-        return metrics.alignment(self.M, self.task.d)
-
-    @property
-    def loss(self) -> np.ndarray:
-        return metrics.loss(self.M, self.task)
-
-    def summary(self) -> dict:
-        """JSON-ready metrics (lists of floats), same keys as the two-layer summary."""
-        return {
-            "times": self.times.tolist(),
-            "mode_strengths": self.mode_strengths.tolist(),
-            "leak": self.leak.tolist(),
-            "alignment": self.alignment.tolist(),
-            "loss": self.loss.tolist(),
-        }
 
     def arrays(self, prefix: str = "") -> dict:
         """NPZ-ready arrays ``W1bar, W2, ..., WLbar, Q2.., P2..`` (1-based SPEC names)."""
