@@ -25,6 +25,56 @@ def check_times(times) -> np.ndarray:
     return times
 
 
+SOLVERS = ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
+
+
+def solve(rhs, y0, times, *, solver="RK45", rtol=1e-7, atol=1e-9, progress=False,
+          desc="ODE"):
+    """``solve_ivp`` from ``t = 0`` with output at ``times``, a blow-up stop and a bar.
+
+    Shared by the two-layer and the deep integrators. Returns ``(t, y, nfev)`` with ``y``
+    of shape (state, T). Raises :class:`DivergenceError` (naming the time) when the state
+    becomes non-finite or exceeds ``BLOWUP`` in magnitude, ``RuntimeError`` if SciPy fails.
+    """
+    from scipy.integrate import solve_ivp  # lazy: keeps `import lintheory` light
+
+    if isinstance(solver, str):  # solve_ivp's methods (a class is passed through)
+        check_choice("solver", solver, SOLVERS)
+
+    def blowup(t, y):
+        return BLOWUP - np.max(np.abs(y))
+
+    blowup.terminal = True
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=float(times[-1]), desc=desc, leave=False,
+                   bar_format="{desc}: {percentage:3.0f}%|{bar}| t = {n:.3g}/{total:.3g}")
+        inner = rhs
+
+        def rhs(t, y):  # noqa: F811 - wraps the plain rhs with a progress update
+            if t > bar.n:
+                bar.update(t - bar.n)
+            return inner(t, y)
+
+    try:
+        sol = solve_ivp(rhs, (0.0, float(times[-1])), y0, method=solver, t_eval=times,
+                        rtol=rtol, atol=atol, events=blowup)
+    finally:
+        if bar is not None:
+            bar.close()
+    if sol.status == 1 or not np.all(np.isfinite(sol.y)):
+        t_bad = sol.t_events[0][0] if sol.t_events and len(sol.t_events[0]) else sol.t[-1]
+        raise DivergenceError(
+            f"{desc} diverged at t = {t_bad:.4g}: the dynamics blow up "
+            "(check lam, wd and the init scale)", time=float(t_bad),
+        )
+    if sol.status != 0:
+        raise RuntimeError(f"solve_ivp failed: {sol.message}")
+    return sol.t.copy(), sol.y, int(sol.nfev)
+
+
 def make_rhs(task, rule, template: Weights, *, lam=0.0, wd=0.0, p_rate=1.0, frame="rotated"):
     """Return ``f(t, y)`` for ``solve_ivp``: :func:`lintheory.flow.flow_jit` on a flat state."""
     rule = get_rule(rule)
@@ -92,56 +142,21 @@ def integrate(
     p_rate = check_float("p_rate", p_rate, low=0.0)
     rtol = check_float("rtol", rtol, low=0.0, low_open=True)
     atol = check_float("atol", atol, low=0.0, low_open=True)
-    if isinstance(solver, str):  # solve_ivp's methods (a class is passed through)
-        check_choice("solver", solver, ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA"))
     if frame not in FRAMES:
         raise ValueError(f"frame must be one of {', '.join(FRAMES)}; got {frame!r}")
 
     w0 = init.rotate(task) if frame == "rotated" else init.unrotate(task)
     rhs = make_rhs(task, rule, w0, lam=lam, wd=wd, p_rate=p_rate, frame=frame)
 
-    def blowup(t, y):
-        return BLOWUP - np.max(np.abs(y))
+    t_out, y, nfev = solve(rhs, w0.pack(), times, solver=solver, rtol=rtol, atol=atol,
+                           progress=progress, desc=f"ODE {rule.name}")
 
-    blowup.terminal = True
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=float(times[-1]), desc=f"ODE {rule.name}", leave=False,
-                   bar_format="{desc}: {percentage:3.0f}%|{bar}| t = {n:.3g}/{total:.3g}")
-        inner = rhs
-
-        def rhs(t, y):  # noqa: F811 - wraps the plain rhs with a progress update
-            if t > bar.n:
-                bar.update(t - bar.n)
-            return inner(t, y)
-
-    from scipy.integrate import solve_ivp  # lazy: keeps `import lintheory` light
-
-    try:
-        sol = solve_ivp(
-            rhs, (0.0, float(times[-1])), w0.pack(), method=solver, t_eval=times,
-            rtol=rtol, atol=atol, events=blowup,
-        )
-    finally:
-        if bar is not None:
-            bar.close()
-    if sol.status == 1 or not np.all(np.isfinite(sol.y)):
-        t_bad = sol.t_events[0][0] if sol.t_events and len(sol.t_events[0]) else sol.t[-1]
-        raise DivergenceError(
-            f"ODE for rule {rule.name} diverged at t = {t_bad:.4g}: the dynamics blow up "
-            "(check lam, wd and the init scale)", time=float(t_bad),
-        )
-    if sol.status != 0:
-        raise RuntimeError(f"solve_ivp failed: {sol.message}")
-
-    T = len(sol.t)
+    T = len(t_out)
     stacks = [np.empty((T,) + a.shape) for a in (w0.W1, w0.W2, w0.Q, w0.P)]
     for j in range(T):
-        ws = Weights(*w0.unpack(sol.y[:, j]), rotated=(frame == "rotated")).rotate(task)
+        ws = Weights(*w0.unpack(y[:, j]), rotated=(frame == "rotated")).rotate(task)
         for stack, a in zip(stacks, (ws.W1, ws.W2, ws.Q, ws.P)):
             stack[j] = a
-    info = {"solver": solver, "rtol": rtol, "atol": atol, "frame": frame, "nfev": int(sol.nfev),
+    info = {"solver": solver, "rtol": rtol, "atol": atol, "frame": frame, "nfev": nfev,
             "lam": lam, "wd": wd, "p_rate": p_rate}
-    return Trajectory(sol.t.copy(), *stacks, rule=rule.name, method="ode", task=task, info=info)
+    return Trajectory(t_out, *stacks, rule=rule.name, method="ode", task=task, info=info)

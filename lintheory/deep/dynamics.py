@@ -9,8 +9,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from .._validate import check_choice, check_float
-from ..dynamics import BLOWUP, check_times
-from ..errors import DivergenceError
+from ..dynamics import check_times, solve
 from .flow import deep_flow, flat_flow
 from .rules import get_deep_rule
 from .trajectory import DeepTrajectory
@@ -123,41 +122,13 @@ def integrate_deep(
     rhs = make_deep_rhs(task, rule, w0, lam=lam, wd=wd, p_rate=p_rate, oja_scale=oja_scale,
                         engine=engine)
 
-    def blowup(t, y):
-        return BLOWUP - np.max(np.abs(y))
-
-    blowup.terminal = True
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=float(times[-1]), desc=f"ODE {rule.name} L={w0.depth}", unit="t",
-                   leave=False)
-        inner = rhs
-
-        def rhs(t, y):  # noqa: F811 - wraps the plain rhs with a progress update
-            if t > bar.n:
-                bar.update(t - bar.n)
-            return inner(t, y)
-
-    try:
-        sol = solve_ivp(rhs, (0.0, float(times[-1])), w0.pack(), method=solver, t_eval=times,
-                        rtol=rtol, atol=atol, events=blowup)
-    finally:
-        if bar is not None:
-            bar.close()
-    if sol.status == 1 or not np.all(np.isfinite(sol.y)):
-        t_bad = sol.t_events[0][0] if sol.t_events and len(sol.t_events[0]) else sol.t[-1]
-        raise DivergenceError(
-            f"deep ODE for rule {rule.name} diverged at t = {t_bad:.4g}: the dynamics blow up "
-            "(check lam, wd and the init scale)", time=float(t_bad))
-    if sol.status != 0:
-        raise RuntimeError(f"solve_ivp failed: {sol.message}")
-    info = {"solver": solver, "rtol": rtol, "atol": atol, "nfev": int(sol.nfev), "lam": lam,
+    t_out, y, nfev = solve(rhs, w0.pack(), times, solver=solver, rtol=rtol, atol=atol,
+                           progress=progress, desc=f"ODE {rule.name} L={w0.depth}")
+    info = {"solver": solver, "rtol": rtol, "atol": atol, "nfev": nfev, "lam": lam,
             "wd": wd, "p_rate": p_rate, "oja_scale": bool(oja_scale), "engine": engine,
             "dims": list(w0.dims),
             "ranks": list(w0.ranks)}
-    return stack_states(task, rule, w0, sol.t.copy(), sol.y.T, "ode", info)
+    return stack_states(task, rule, w0, t_out, y.T, "ode", info)
 
 
 def stack_states(task, rule, template: DeepWeights, times, states, method, info):
