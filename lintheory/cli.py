@@ -33,6 +33,7 @@ def _command_modules():
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``lintheory`` parser, one sub-parser per discovered command module."""
     parser = argparse.ArgumentParser(
         prog="lintheory",
         description=(
@@ -56,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Entry point: parse ``argv`` and run the command; returns the exit code
+    (ValueError and DivergenceError print a one-line error and return 2)."""
     from .errors import DivergenceError
 
     parser = build_parser()

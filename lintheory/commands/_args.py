@@ -6,6 +6,7 @@ import argparse
 
 
 def positive_int(text: str) -> int:
+    """argparse type: an int >= 1."""
     try:
         v = int(text)
     except ValueError:
@@ -16,6 +17,7 @@ def positive_int(text: str) -> int:
 
 
 def nonneg_float(text: str) -> float:
+    """argparse type: a finite float >= 0."""
     try:
         v = float(text)
     except ValueError:
@@ -26,6 +28,7 @@ def nonneg_float(text: str) -> float:
 
 
 def positive_float(text: str) -> float:
+    """argparse type: a finite float > 0."""
     v = nonneg_float(text)
     if v == 0:
         raise argparse.ArgumentTypeError("expected a number > 0, got 0")
@@ -33,6 +36,7 @@ def positive_float(text: str) -> float:
 
 
 def float_list(text: str) -> list[float]:
+    """argparse type: comma-separated floats, e.g. ``4,3,2,1``."""
     try:
         return [float(t) for t in text.split(",") if t.strip()]
     except ValueError:
@@ -42,6 +46,7 @@ def float_list(text: str) -> list[float]:
 
 
 def int_list(text: str) -> list[int]:
+    """argparse type: comma-separated ints, e.g. ``1,2,4``."""
     try:
         return [int(t) for t in text.split(",") if t.strip()]
     except ValueError:
@@ -51,4 +56,5 @@ def int_list(text: str) -> list[int]:
 
 
 def add_quiet(parser: argparse.ArgumentParser) -> None:
+    """Add the ``--quiet`` flag (no progress bar or chatter)."""
     parser.add_argument("--quiet", action="store_true", help="no progress bar or chatter")

@@ -18,6 +18,7 @@ DESCRIPTION = (
 
 
 def add_arguments(p):
+    """Add the options of ``lintheory animate`` to ``parser``."""
     p.add_argument("--out", type=Path, default=Path("figures/learning.gif"), help="GIF path")
     p.add_argument("--rank", type=positive_int, default=2, help="feedback rank r of FA and RAF")
     p.add_argument("--n", type=positive_int, default=20, help="input dimension")
@@ -33,6 +34,7 @@ def add_arguments(p):
 
 
 def run(args) -> int:
+    """``lintheory animate``: write the GIF and its JSON; returns 0."""
     from .. import __version__
     from ..animate import compute, make_animation, save_gif
     from ..io import write_json

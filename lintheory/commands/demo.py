@@ -17,6 +17,7 @@ ORDER = 5
 
 
 def add_arguments(parser) -> None:
+    """Add the options of ``lintheory demo`` to ``parser``."""
     parser.add_argument("--out-dir", default="figures/demo", metavar="DIR",
                         help="where the figures (PNG + PDF) and their JSON go")
     parser.add_argument("--fast", action="store_true",
@@ -26,6 +27,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    """``lintheory demo``: run the narrated demo; returns 1 if any of its checks failed, else 0."""
     from ..demo import run_demo
 
     ctx = run_demo(args.out_dir, fast=args.fast, quiet=args.quiet)

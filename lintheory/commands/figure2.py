@@ -35,6 +35,7 @@ def _batch(text: str):
 
 
 def add_arguments(p):
+    """Add the options of ``lintheory figure2`` to ``parser``."""
     from ..experiments import Figure2Config
 
     c = Figure2Config()
@@ -108,6 +109,7 @@ def save_exact(fig, stem, formats=("png", "pdf"), dpi: int = 150):
 
 
 def run(args) -> int:
+    """``lintheory figure2``: compute Figure 2, write PNG/PDF and JSON; returns 0."""
     from .. import __version__
     from ..experiments import figure2_data
     from ..io import write_json

@@ -30,6 +30,7 @@ def _panels(text: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``lintheory figure3`` to ``parser``."""
     from ..parallel import add_worker_args
 
     parser.add_argument("--quick", action="store_true",
@@ -54,6 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_config(args):
+    """The ``quick`` or ``full`` preset of :mod:`lintheory.figure3` with the CLI overrides."""
     from ..figure3 import PRESETS
 
     cfg = PRESETS["quick" if args.quick else "full"]
@@ -72,6 +74,10 @@ def build_config(args):
 
 
 def run(args) -> int:
+    """``lintheory figure3``: run the rank sweep, write the figure and JSON.
+
+    Returns 1 if any run failed, else 0.
+    """
     import dataclasses
     import time
 

@@ -21,6 +21,7 @@ DESCRIPTION = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``lintheory figure-deep`` to ``parser``."""
     from ..deep.plot import DeepFigureConfig
 
     c = DeepFigureConfig()
@@ -48,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    """``lintheory figure-deep``: integrate the deep networks, write figure and JSON; returns 0."""
     import time
 
     from .. import __version__

@@ -35,6 +35,7 @@ def parse_batch(text: str):
 
 
 def parse_floats(name: str, text: str | None):
+    """Comma-separated floats, or ``None`` for ``None`` (ValueError naming ``name`` otherwise)."""
     if text is None:
         return None
     try:
@@ -46,6 +47,7 @@ def parse_floats(name: str, text: str | None):
 
 
 def add_arguments(p):
+    """Add the options of ``lintheory simulate`` to ``parser``."""
     p.add_argument("--rule", default="raf", choices=("bp", "fa", "kp", "raf", "draf", "dfa"),
                    help="learning rule (draf, dfa: direct feedback, deep networks)")
     p.add_argument("--depth", type=int, default=2,
@@ -90,6 +92,7 @@ def add_arguments(p):
 
 
 def run(args) -> int:
+    """``lintheory simulate``: run the ODE and/or SGD, write JSON and NPZ; returns 0."""
     import numpy as np
 
     from .. import __version__

@@ -84,6 +84,7 @@ def _setting(text: str):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``lintheory sweep`` to ``parser``."""
     from ..parallel import add_worker_args
 
     parser.add_argument("--kind", choices=("train", "linear"), default="train",
@@ -204,6 +205,7 @@ def _table(records) -> list[str]:
 
 
 def run(args) -> int:
+    """``lintheory sweep``: run (or resume) the grid; returns 1 if any run failed, else 0."""
     from ..sweep import load_results, pending_specs, run_sweep
 
     if args.specs is not None or args.run is not None:

@@ -61,6 +61,7 @@ def _model_arg(text: str):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``lintheory train`` to ``parser``."""
     from ..nn.train import DTYPES, MODELS, OPTIMIZERS, TrainConfig
 
     d = TrainConfig()
@@ -148,6 +149,7 @@ def _summary(values):
 
 
 def run(args) -> int:
+    """``lintheory train``: train one run per seed and write the JSON result; returns 0."""
     import numpy as np
 
     from ..io import write_json

@@ -16,6 +16,7 @@ ORDER = 15
 
 
 def add_arguments(parser) -> None:
+    """Add the options of ``lintheory verify`` to ``parser``."""
     parser.add_argument("--only", metavar="PATTERN", default=None,
                         help="run only checks whose name matches this glob (e.g. 'fp.*', "
                         "'*raf*'); comma-separated globs allowed; a plain word is a prefix")
@@ -43,6 +44,7 @@ def _table(results, total) -> str:
 
 
 def run(args) -> int:
+    """``lintheory verify``: run the selected symbolic checks; returns 1 if any failed, else 0."""
     import json
     import sys
     import time
