@@ -35,6 +35,7 @@ class MultiHeadSelfAttention(Layer):
         return x.transpose(0, 2, 1, 3).reshape(B, T, h * dh)
 
     def forward(self, x, ctx):
+        """x ``(B, T, D)`` -> y ``(B, T, D)``; caches the q/k/v/o caches, heads and attention A."""
         q, cq = self.q.forward(x, ctx)
         k, ck = self.k.forward(x, ctx)
         v, cv = self.v.forward(x, ctx)
@@ -48,6 +49,9 @@ class MultiHeadSelfAttention(Layer):
         return y, (cq, ck, cv, co, qh, kh, vh, A, scale)
 
     def backward(self, e, cache, ctx):
+        """e ``(B, T, D)`` -> input error ``(B, T, D)``: softmax mixing passed exactly, each of
+        q, k, v, o sends its error through its own feedback (``B = W^T`` or ``Q P``, SPEC §6);
+        ``None`` if q has no feedback."""
         cq, ck, cv, co, qh, kh, vh, A, scale = cache
         eO = self._split(self.o.backward(e, co, ctx))
         eA = eO @ vh.transpose(0, 1, 3, 2)
@@ -66,12 +70,15 @@ class MultiHeadSelfAttention(Layer):
         return (self.q, self.k, self.v, self.o)
 
     def params(self):
+        """Forward parameters of q, k, v and o."""
         return [p for c in self._children() for p in c.params()]
 
     def feedback_params(self):
+        """Learned feedback parameters (Q, P) of q, k, v and o."""
         return [p for c in self._children() for p in c.feedback_params()]
 
     def weight_layers(self):
+        """``[q, k, v, o]``."""
         return list(self._children())
 
 
@@ -101,12 +108,15 @@ class PatchEmbed(Layer):
         return x.reshape(B, (H // p) * (W // p), C * p * p)
 
     def forward(self, x, ctx):
+        """x ``(B, C, H, W)`` -> tokens ``(B, 1 + T, D)``; caches (projection cache, x.shape)."""
         tok, c = self.proj.forward(self.patches(x), ctx)
         B, _, D = tok.shape
         y = np.concatenate([np.broadcast_to(self.cls.value, (B, 1, D)), tok], axis=1)
         return y + self.pos.value, (c, x.shape)
 
     def backward(self, e, cache, ctx):
+        """e ``(B, 1 + T, D)`` -> input error ``(B, C, H, W)`` through the projection's feedback
+        (``B = W^T`` or ``Q P``, SPEC §6), or ``None`` without feedback; fills cls/pos grads."""
         c, (B, C, H, W) = cache
         self.pos.grad[...] = -e.sum(axis=0)
         self.cls.grad[...] = -e[:, 0].sum(axis=0)
@@ -118,12 +128,15 @@ class PatchEmbed(Layer):
         return d.reshape(B, C, H, W)
 
     def params(self):
+        """The projection's parameters, the class token ``(D,)`` and positions ``(1 + T, D)``."""
         return self.proj.params() + [self.cls, self.pos]
 
     def feedback_params(self):
+        """Learned feedback parameters (Q, P) of the projection."""
         return self.proj.feedback_params()
 
     def weight_layers(self):
+        """``[proj]``."""
         return [self.proj]
 
 
@@ -134,9 +147,11 @@ class ClassToken(Layer):
         self.name = name
 
     def forward(self, x, ctx):
+        """x ``(B, T, D)`` -> ``x[:, 0]`` ``(B, D)``; caches x's shape."""
         return x[:, 0], x.shape
 
     def backward(self, e, shape, ctx):
+        """e ``(B, D)`` -> ``(B, T, D)``: e at token 0, zeros elsewhere."""
         d = np.zeros(shape, e.dtype)
         d[:, 0] = e
         return d

@@ -44,6 +44,7 @@ class Param:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """Shape of ``value``."""
         return self.value.shape
 
     def __repr__(self) -> str:
@@ -99,9 +100,12 @@ class Layer:
     name: str = ""
 
     def forward(self, x: np.ndarray, ctx: ForwardContext):
+        """x -> ``(y, cache)``; subclasses implement."""
         raise NotImplementedError
 
     def backward(self, e: np.ndarray, cache, ctx: BackwardContext):
+        """Error at the output ``e`` (shape of y) -> error at the input (shape of x) or ``None``;
+        subclasses implement and fill their parameters' ``grad``."""
         raise NotImplementedError
 
     def params(self) -> list[Param]:

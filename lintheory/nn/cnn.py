@@ -15,6 +15,7 @@ from .layers import Dropout, Flatten, Linear, ReLU, Sequential
 
 def build_cnn(input_shape, n_classes, *, hidden=128, channels=(32, 32, 64), rng,
               dtype=np.float32, batchnorm: bool = False, dropout: float = 0.0) -> Sequential:
+    """The CNN above as a :class:`Sequential`: ``(B, C, H, W)`` -> logits ``(B, n_classes)``."""
     if len(input_shape) != 3:
         raise ValueError(f"cnn input_shape must be (C, H, W), got {input_shape}")
     C, H, W = input_shape

@@ -77,6 +77,7 @@ class Conv2d(WeightLayer):
         return W.transpose(0, 2, 3, 1).reshape(W.shape[0], -1)
 
     def forward(self, x, ctx):
+        """x ``(B, C_in, H, W)`` -> y ``(B, C_out, Ho, Wo)``; caches ``(x, cols, Ho, Wo)``."""
         if self.in_shape is None:
             self.in_shape = tuple(x.shape[1:])
         B = x.shape[0]
@@ -95,6 +96,10 @@ class Conv2d(WeightLayer):
         return col2im(em @ self.Wm, x_shape, self.k, self.s, self.p, Ho, Wo)
 
     def backward(self, e, cache, ctx):
+        """e ``(B, C_out, Ho, Wo)`` -> input error ``(B, C_in, H, W)`` (col2im of ``em B^T``),
+        ``B = Wm^T`` (bp) or ``Q P`` (SPEC §6, Appendix C); direct rules send ``B e_s``
+        (input-shaped); ``None`` without feedback.
+        Fills ``W.grad = -(em^T cols)`` and ``b.grad``."""
         x, cols, Ho, Wo = cache
         em = e.transpose(0, 2, 3, 1).reshape(-1, e.shape[1])
         co, ci, k, _ = self.W.value.shape
@@ -120,6 +125,7 @@ class MaxPool2d(Layer):
         self.k, self.s, self.name = int(kernel), int(stride), name
 
     def forward(self, x, ctx):
+        """x ``(B, C, H, W)`` -> ``(B, C, Ho, Wo)``; caches x's shape and the argmax per window."""
         B, C, H, W = x.shape
         k, s = self.k, self.s
         if H < k or W < k:
@@ -132,6 +138,7 @@ class MaxPool2d(Layer):
         return y, (x.shape, idx)
 
     def backward(self, e, cache, ctx):
+        """e ``(B, C, Ho, Wo)`` -> ``(B, C, H, W)``, each error routed to its window's argmax."""
         (B, C, H, W), idx = cache
         k, s = self.k, self.s
         Ho, Wo = idx.shape[2:]
@@ -156,9 +163,12 @@ class BatchNorm2d(Layer):
         self.running_var = np.ones(channels, dt)
 
     def params(self):
+        """``[g, b]``, each ``(C,)``."""
         return [self.g, self.b]
 
     def forward(self, x, ctx):
+        """x ``(B, C, H, W)`` -> same shape; batch statistics (and running update) in train
+        mode, running ones otherwise; caches ``(xhat, inv, train)``."""
         sh = (1, -1, 1, 1)
         if ctx.train:
             mu = x.mean(axis=(0, 2, 3))
@@ -175,6 +185,7 @@ class BatchNorm2d(Layer):
         return y, (xhat, inv, bool(ctx.train))
 
     def backward(self, e, cache, ctx):
+        """e ``(B, C, H, W)`` -> exact input error (weight-free, SPEC §6); fills g/b grads."""
         xhat, inv, train = cache
         sh = (1, -1, 1, 1)
         self.g.grad[...] = -(e * xhat).sum(axis=(0, 2, 3))

@@ -92,6 +92,7 @@ class Feedback:
     # ------------------------------------------------------------------ setup
     @property
     def learns(self) -> bool:
+        """True when Q or P has an update rule."""
         return self.q_rule is not None or self.p_rule is not None
 
     def setup(self, layer_name: str, d_in: int, d_src: int, rank, w_std: float,

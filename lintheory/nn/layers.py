@@ -26,16 +26,20 @@ class WeightLayer(Layer):
     in_shape: tuple[int, ...] | None = None   # per-sample input shape, set on first forward
 
     def params(self):
+        """``[W]`` plus ``b`` when the layer has a bias."""
         return [self.W] + ([self.b] if self.b is not None else [])
 
     def feedback_params(self):
+        """The feedback rule's learned Q, P (empty without feedback)."""
         return [] if self.feedback is None else self.feedback.params()
 
     def weight_layers(self):
+        """``[self]``."""
         return [self]
 
     @property
     def Wm(self) -> np.ndarray:
+        """The weight as a matrix ``(D_out, D_in)``."""
         return self.W.value.reshape(self.W.value.shape[0], -1)
 
     def _send_error(self, x, hm, e, em, ctx: BackwardContext):
@@ -82,6 +86,7 @@ class Linear(WeightLayer):
         self.b = Param(np.zeros(d_out, dt), f"{name}.b") if bias else None
 
     def forward(self, x, ctx):
+        """x ``(..., d_in)`` -> y ``(..., d_out)``; caches x."""
         if self.in_shape is None:
             self.in_shape = tuple(x.shape[1:])
         y = x @ self.W.value.T
@@ -90,6 +95,10 @@ class Linear(WeightLayer):
         return y, x
 
     def backward(self, e, x, ctx):
+        """e ``(..., d_out)`` -> input error ``(..., d_in)``: ``e_{l-1} = B e_l`` (SPEC §6),
+        ``B = W^T`` (bp) or ``Q P`` (fa, kp, raf, ...); direct rules send ``B e_s`` from the
+        source error; ``None`` without feedback. Fills ``W.grad = -e^T x``, ``b.grad = -sum e``.
+        """
         em = e.reshape(-1, self.d_out)
         hm = x.reshape(-1, self.d_in)
         self.W.grad[...] = -(em.T @ hm)
@@ -102,14 +111,18 @@ class Linear(WeightLayer):
 
 
 class ReLU(Layer):
+    """``max(x, 0)``; the error is multiplied by ``f'(a) = [a > 0]``."""
+
     def __init__(self, name: str = "relu"):
         self.name = name
 
     def forward(self, x, ctx):
+        """x -> ``x [x > 0]`` (same shape); caches the mask."""
         mask = x > 0
         return x * mask, mask
 
     def backward(self, e, mask, ctx):
+        """e -> ``e [x > 0]`` (the ``* f'(a)`` of SPEC §6)."""
         return e * mask
 
 
@@ -120,10 +133,12 @@ class GELU(Layer):
         self.name = name
 
     def forward(self, x, ctx):
+        """x -> ``x Phi(x)`` (same shape); caches ``(x, Phi(x))``."""
         cdf = 0.5 * (1.0 + erf(x * _RSQRT2))
         return x * cdf, (x, cdf)
 
     def backward(self, e, cache, ctx):
+        """e -> ``e (Phi(x) + x phi(x))`` (the ``* f'(a)`` of SPEC §6)."""
         x, cdf = cache
         pdf = np.exp(-0.5 * x * x) * _RSQRT2PI
         return e * (cdf + x * pdf)
@@ -138,6 +153,7 @@ class Dropout(Layer):
         self.p, self.name = float(p), name
 
     def forward(self, x, ctx: ForwardContext):
+        """x -> x times the scaled mask (same shape); caches the mask (None when off)."""
         if not ctx.train or self.p == 0.0:
             return x, None
         if ctx.rng is None:
@@ -146,17 +162,22 @@ class Dropout(Layer):
         return x * mask, mask
 
     def backward(self, e, mask, ctx):
+        """e -> e times the cached mask."""
         return e if mask is None else e * mask
 
 
 class Flatten(Layer):
+    """``(B, ...)`` -> ``(B, prod(...))``; the error is reshaped back."""
+
     def __init__(self, name: str = "flatten"):
         self.name = name
 
     def forward(self, x, ctx):
+        """x ``(B, ...)`` -> ``(B, prod(...))``; caches x's shape."""
         return x.reshape(x.shape[0], -1), x.shape
 
     def backward(self, e, shape, ctx):
+        """e ``(B, D)`` -> e reshaped to the cached input shape."""
         return e.reshape(shape)
 
 
@@ -170,9 +191,11 @@ class LayerNorm(Layer):
         self.b = Param(np.zeros(dim, dt), f"{name}.b")
 
     def params(self):
+        """``[g, b]``, each ``(D,)``."""
         return [self.g, self.b]
 
     def forward(self, x, ctx):
+        """x ``(..., D)`` -> same shape; caches ``(xhat, 1/std)``."""
         mu = x.mean(axis=-1, keepdims=True)
         xc = x - mu
         inv = 1.0 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + self.eps)
@@ -180,6 +203,7 @@ class LayerNorm(Layer):
         return xhat * self.g.value + self.b.value, (xhat, inv)
 
     def backward(self, e, cache, ctx):
+        """e ``(..., D)`` -> exact input error (weight-free, SPEC §6); fills g/b grads."""
         xhat, inv = cache
         axes = tuple(range(e.ndim - 1))
         self.g.grad[...] = -(e * xhat).sum(axis=axes)
@@ -196,6 +220,7 @@ class Sequential(Layer):
         self.layers, self.name = list(layers), name
 
     def forward(self, x, ctx):
+        """Apply the layers in order; cache = list of their caches."""
         caches = []
         for layer in self.layers:
             x, c = layer.forward(x, ctx)
@@ -203,6 +228,7 @@ class Sequential(Layer):
         return x, caches
 
     def backward(self, e, caches, ctx):
+        """Errors through the layers in reverse; stops and returns ``None`` once a layer does."""
         for layer, c in zip(reversed(self.layers), reversed(caches)):
             e = layer.backward(e, c, ctx)
             if e is None:
@@ -210,12 +236,15 @@ class Sequential(Layer):
         return e
 
     def params(self):
+        """Forward parameters of the children."""
         return [p for layer in self.layers for p in layer.params()]
 
     def feedback_params(self):
+        """Learned feedback parameters (Q, P) of the children."""
         return [p for layer in self.layers for p in layer.feedback_params()]
 
     def weight_layers(self):
+        """Weight layers of the children, in forward order."""
         return [w for layer in self.layers for w in layer.weight_layers()]
 
 
@@ -226,18 +255,23 @@ class Residual(Layer):
         self.block, self.name = block, name
 
     def forward(self, x, ctx):
+        """x -> ``x + block(x)`` (same shape); caches the block's cache."""
         y, c = self.block.forward(x, ctx)
         return x + y, c
 
     def backward(self, e, c, ctx):
+        """e -> ``e + block.backward(e)`` (the skip passes e exactly)."""
         eb = self.block.backward(e, c, ctx)
         return e if eb is None else e + eb
 
     def params(self):
+        """Forward parameters of the children."""
         return self.block.params()
 
     def feedback_params(self):
+        """Learned feedback parameters (Q, P) of the children."""
         return self.block.feedback_params()
 
     def weight_layers(self):
+        """Weight layers of the children, in forward order."""
         return self.block.weight_layers()

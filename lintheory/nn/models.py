@@ -78,6 +78,7 @@ class Model:
 
     # ------------------------------------------------------------------ passes
     def forward(self, X, *, train: bool):
+        """X ``(B, *input_shape)`` -> logits ``(B, n_classes)``; caches kept in ``self.cache``."""
         X = np.asarray(X, dtype=self.dtype)
         if X.shape[1:] != self.input_shape:
             raise ValueError(f"X must have shape (B, {self.input_shape}), got {X.shape}")
@@ -107,12 +108,15 @@ class Model:
         self.bp_cosines = ctx.bp_cosines
 
     def params(self):
+        """All forward parameters (``W``, ``b``, norms, embeddings)."""
         return self.root.params()
 
     def feedback_params(self):
+        """All learned feedback parameters (Q, P)."""
         return self.root.feedback_params()
 
     def zero_grad(self) -> None:
+        """Zero the grads of the forward and feedback parameters."""
         for p in self.params() + self.feedback_params():
             p.grad[...] = 0
 

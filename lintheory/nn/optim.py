@@ -23,12 +23,15 @@ def _check_params(params):
 
 
 class Optimizer:
+    """Base class: a parameter list, learning rate ``lr`` and coupled L2 ``weight_decay``."""
+
     def __init__(self, params, lr: float, weight_decay: float = 0.0):
         self.params = _check_params(params)
         self.lr = check_float("lr", lr, low=0.0, low_open=True)
         self.weight_decay = check_float("weight_decay", weight_decay, low=0.0)
 
     def zero_grad(self) -> None:
+        """Set every parameter's ``grad`` to zero."""
         for p in self.params:
             p.grad[...] = 0
 
@@ -46,6 +49,7 @@ class SGD(Optimizer):
         self._v = [np.zeros_like(p.value) for p in self.params] if momentum else None
 
     def step(self) -> None:
+        """One update of every parameter from its ``grad`` (in place)."""
         for i, p in enumerate(self.params):
             g = self._grad(p)
             if self._v is not None:
@@ -75,6 +79,7 @@ class Adam(Optimizer):
         self._vmax = [np.zeros_like(p.value) for p in self.params] if amsgrad else None
 
     def step(self) -> None:
+        """One bias-corrected Adam (or AMSGrad) update of every parameter (in place)."""
         self.t += 1
         c1 = 1.0 - self.b1 ** self.t
         c2 = 1.0 - self.b2 ** self.t
@@ -100,4 +105,5 @@ class ExponentialDecay:
         self.gamma = check_float("gamma", gamma, low=0.0, low_open=True, high=1.0)
 
     def step(self) -> None:
+        """``lr *= gamma``."""
         self.optimizer.lr *= self.gamma

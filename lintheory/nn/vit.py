@@ -15,6 +15,7 @@ from .layers import GELU, Dropout, LayerNorm, Linear, Residual, Sequential
 
 def build_vit(input_shape, n_classes, *, dim=64, depth=2, heads=4, patch=2, mlp_ratio=2,
               rng, dtype=np.float32, dropout: float = 0.0) -> Sequential:
+    """The ViT above as a :class:`Sequential`: ``(B, C, H, W)`` -> logits ``(B, n_classes)``."""
     if len(input_shape) != 3:
         raise ValueError(f"vit input_shape must be (C, H, W), got {input_shape}")
     for nm, v in (("dim", dim), ("depth", depth), ("heads", heads), ("mlp_ratio", mlp_ratio),
