@@ -152,6 +152,7 @@ def check_depth2(rule, *, flow=None) -> bool:
 
 
 def main() -> int:  # pragma: no cover - exercised through the tests
+    """Run :func:`check_deep` (L = 3, all rules) and :func:`check_depth2`; 0 if all pass."""
     ok = True
     for rule in ("bp", "fa", "kp", "raf", "draf", "dfa"):
         res = check_deep(rule)  # every weight entry a symbol (slow for raf: ~1 min)

@@ -50,6 +50,7 @@ class DeepTrajectory(ModeMetrics):
 
     @property
     def depth(self) -> int:
+        """Number of weight matrices L."""
         return len(self.Ws)
 
     def weights(self, i: int = -1) -> DeepWeights:

@@ -71,6 +71,7 @@ class DeepWeights:
     # -- shape ---------------------------------------------------------------------------
     @property
     def depth(self) -> int:
+        """Number of weight matrices L."""
         return len(self.Ws)
 
     @property

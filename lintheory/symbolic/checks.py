@@ -47,9 +47,11 @@ class CheckResult:
 
     @property
     def status(self) -> str:
+        """``"verified"`` or ``"FAILED"``."""
         return "verified" if self.ok else "FAILED"
 
     def as_dict(self) -> dict:
+        """A JSON-ready dict of the result (seconds rounded)."""
         return {
             "name": self.name, "equations": self.equations, "title": self.title,
             "status": self.status, "ok": self.ok, "residual": self.residual,

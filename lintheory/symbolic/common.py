@@ -157,6 +157,7 @@ class Explicit:
         return A
 
     def eye(self, size: int) -> np.ndarray:
+        """The ``(size, size)`` identity as ring elements."""
         return self.const(sp.eye(size))
 
 

@@ -79,6 +79,8 @@ def _S(values, rows=m, cols=n):
 @register("fp.eq6", "Eq. 6",
           "stationarity of flow <=> Pbar (S - M) = 0 and (S - M) W1bar^T = 0 (Q full rank)")
 def check_eq6(flow=None):
+    """Eq. 6: for fa, kp, raf, stationarity of ``flow`` <=> ``Pbar (S - M) = 0`` and
+    ``(S - M) W1bar^T = 0`` (Q full rank)."""
     flow = flow or default_flow()
     out = []
     for rule in ("fa", "kp", "raf"):
@@ -104,6 +106,10 @@ def check_eq6(flow=None):
 @register("fp.spi.matrix", "Eq. 6, SPEC §5",
           "W2bar W1bar = S Pi is a fixed point of flow (matrix symbols, any Pbar)")
 def check_spi_matrix(flow=None):
+    """Eq. 6, SPEC §5: ``W2bar W1bar = S Pi`` is a fixed point of ``flow``.
+
+    Matrix symbols, any Pbar.
+    """
     flow = flow or default_flow()
     r = 2
     Pbar, S, C = sp.MatrixSymbol("Pbar", r, m), sp.MatrixSymbol("S", m, n), sp.MatrixSymbol(
@@ -127,6 +133,8 @@ def check_spi_matrix(flow=None):
 @register("fp.spi.explicit", "Eq. 6, SPEC §5",
           "solving flow = 0 gives W2bar W1bar = S Pi (symbolic Pbar and s; r = 1, 2; d = 2)")
 def check_spi_explicit(flow=None, claim=None):
+    """Eq. 6, SPEC §5: solving ``flow = 0`` gives ``W2bar W1bar = S Pi`` (symbolic Pbar, s;
+    r = 1, 2; d = 2); ``claim`` replaces the :func:`s_pi` formula."""
     flow, claim = flow or default_flow(), claim or s_pi
     s1, s2 = sp.symbols("s1 s2", positive=True)
     S = _S([s1, s2])
@@ -143,6 +151,7 @@ def check_spi_explicit(flow=None, claim=None):
 @register("fp.unique", "SPEC §5 (i), Sec. 3.1",
           "r >= d: the fixed point is W2bar W1bar = S for every Pbar (r = d symbolic, r > d)")
 def check_unique(flow=None):
+    """SPEC §5 (i): for r >= d the fixed point is ``W2bar W1bar = S`` for every Pbar."""
     flow = flow or default_flow()
     s1, s2 = sp.symbols("s1 s2", positive=True)
     S = _S([s1, s2])
@@ -175,6 +184,8 @@ def _family_rank(flow, rule, S, r, seed):
 @register("fp.family", "SPEC §5 (ii), Sec. 3.1",
           "r < d, Pbar fixed: fixed points S Pi(Pbar) form a family of dimension r (d - r) != 0")
 def check_family(flow=None):
+    """SPEC §5 (ii): r < d with Pbar fixed gives a family of fixed points ``S Pi(Pbar)`` of
+    dimension r (d - r)."""
     flow = flow or default_flow()
     cases = [
         ("fa", 1, _S([sp.Integer(2), sp.Integer(1)]), 2),
@@ -221,6 +232,8 @@ def classify_eigenvalues(J):
 @register("fp.raf.topr", "Eq. 8-10, SPEC §5 (iii), Fig. 2e",
           "RAF: Oja's stable Pbar spans the top-r modes, and then W2bar W1bar = top-r part of S")
 def check_raf_topr(flow=None):
+    """Eq. 8-10, SPEC §5 (iii): RAF's Oja-stable Pbar spans the top-r modes, and then
+    ``W2bar W1bar`` is the top-r part of S."""
     flow = flow or default_flow()
     a, b, c, sig = sp.symbols("a b c sigma", positive=True)
     s = [a + b + c, b + c, c]  # s1 > s2 > s3 > 0
@@ -248,6 +261,8 @@ def check_raf_topr(flow=None):
 @register("kp.align.matrix", "Eq. 7, 10, SPEC §5 (KP-Q)",
           "wd = lam, Pbar fixed: d(Q - W2bar^T Pbar^T)/dt = -lam (Q - W2bar^T Pbar^T)")
 def check_kp_align_matrix(flow=None):
+    """Eq. 7, 10, SPEC §5 (KP-Q): with wd = lam and Pbar fixed,
+    ``d(Q - W2bar^T Pbar^T)/dt = -lam (Q - W2bar^T Pbar^T)`` (matrix symbols)."""
     flow = flow or default_flow()
     r = 2
     W1, W2 = sp.MatrixSymbol("W1", k, n), sp.MatrixSymbol("W2", m, k)
@@ -263,6 +278,8 @@ def check_kp_align_matrix(flow=None):
 @register("kp.align.explicit", "Eq. 7, 10, SPEC §5 (KP-Q)",
           "same, explicit symbolic matrices (m=3, n=4, k=3, r=2)")
 def check_kp_align_explicit(flow=None):
+    """Eq. 7, 10, SPEC §5 (KP-Q): the same alignment identity with explicit symbolic
+    matrices (m=3, n=4, k=3, r=2)."""
     flow = flow or default_flow()
     r = 2
     W1, W2, Q, P = symmat("w1", k, n), symmat("w2", m, k), symmat("q", k, r), symmat("p", r, m)

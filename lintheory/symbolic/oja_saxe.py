@@ -44,6 +44,8 @@ def _rows(subset, r):
 @register("oja.stationary", "Eq. 8, SPEC §3",
           "Pbar = O E^T (rows span any r eigenvectors) is stationary; other Pbar are not")
 def check_oja_stationary(flow=None):
+    """Eq. 8, SPEC §3: ``Pbar = O E^T`` (rows spanning any r eigenvectors of Sigma_yy_bar)
+    is stationary under Oja's rule; other Pbar are not."""
     flow = flow or default_flow()
     Syy = _spectrum()
     res = {}
@@ -62,6 +64,8 @@ def check_oja_stationary(flow=None):
 @register("oja.stability", "Eq. 8, SPEC §3, §5 (iii)",
           "linearised Oja: top-r eigenvectors stable (zeros = rotations), all others unstable")
 def check_oja_stability(flow=None):
+    """Eq. 8, SPEC §3, §5 (iii): linearised Oja - top-r eigenvectors stable (zero
+    eigenvalues = rotations), all other eigenvector subsets unstable."""
     flow = flow or default_flow()
     Syy = _spectrum()
     notes = []
@@ -91,6 +95,8 @@ def saxe_closed_form(s, a0, t):
 @register("saxe.dsolve", "SPEC §4 (Saxe et al. 2013)",
           "sympy.dsolve of da/dt = 2 a (s - a), a(0) = a0 equals the closed form")
 def check_saxe_dsolve(closed_form=None):
+    """SPEC §4: ``sympy.dsolve`` of ``da/dt = 2 a (s - a)``, ``a(0) = a0``, equals
+    ``closed_form`` (default :func:`saxe_closed_form`)."""
     closed_form = closed_form or saxe_closed_form
     t = sp.Symbol("t", nonnegative=True)
     s, a0 = sp.symbols("s a0", positive=True)
@@ -110,6 +116,8 @@ def check_saxe_dsolve(closed_form=None):
 @register("saxe.flow", "Eq. 5, SPEC §4",
           "BP flow on balanced mode-aligned weights: d a_i/dt = 2 a_i (s_i - a_i); balance kept")
 def check_saxe_flow(flow=None):
+    """Eq. 5, SPEC §4: BP flow on balanced mode-aligned weights gives
+    ``da_i/dt = 2 a_i (s_i - a_i)`` and keeps the balance."""
     flow = flow or default_flow()
     w1, w2, s1, s2 = sp.symbols("w1 w2 s1 s2", positive=True)
     S = sp.diag(s1, s2)
