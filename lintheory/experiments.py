@@ -136,6 +136,10 @@ def simulate(
 ) -> dict:
     """Run the averaged ODE, discrete SGD, or both, from the same initial weights.
 
+    The ODE is SPEC §4 (Eqs. 5, 9, 10, via :func:`~lintheory.dynamics.integrate`); SGD the
+    discrete rules of SPEC §3 (via :func:`~lintheory.sgd.run_sgd`). Weights ``W1 (k, n)``,
+    ``W2 (m, k)``, ``Q (k, r)``, ``P (r, m)``.
+
     Parameters
     ----------
     task : LinearTask
@@ -267,6 +271,7 @@ class Figure2Config:
         return self
 
     def rank(self, panel: Panel) -> int:
+        """The feedback rank r of ``panel`` (d, m or ``r_low``)."""
         return {"d": self.d, "m": self.m, "low": self.r_low}[panel.rank]
 
     @classmethod
@@ -279,6 +284,7 @@ class Figure2Config:
         return cls(**d)
 
     def to_dict(self) -> dict:
+        """A JSON-ready dict (tuples as lists); inverse of :meth:`from_dict`."""
         out = asdict(self)
         out["singular_values"] = (
             None if self.singular_values is None else list(self.singular_values)

@@ -19,8 +19,9 @@ def _feedback(rng: np.random.Generator, k: int, r: int, m: int):
 
 
 def random_init(task, k: int, r: int, *, scale: float = 0.1, rng=None) -> Weights:
-    """Small random weights in the *unrotated* frame.
+    """Small random weights in the *unrotated* frame (SPEC §1 shapes).
 
+    Returns :class:`Weights` with ``W1 (k, n)``, ``W2 (m, k)``, ``Q (k, r)``, ``P (r, m)``.
     ``W1`` entries ``N(0, scale^2 / n)``, ``W2`` entries ``N(0, scale^2 / k)``, so the
     product ``W2 W1`` starts at size ~``scale^2``; ``Q``, ``P`` as in :func:`_feedback`.
     Draw order: W1, W2, Q, P.
@@ -41,7 +42,8 @@ def balanced_init(task, k: int, r: int, *, scale: float = 0.1, rng=None) -> Weig
     ``W1bar = sum_i sqrt(a0) o_i e_i^T`` and ``W2bar = sum_i sqrt(a0) e_i o_i^T`` over the
     first ``d`` modes, with ``o_i`` orthonormal in the hidden layer (needs ``k >= d``) and
     ``a0 = scale**2``: then ``W2bar W1bar = a0 I_d`` on the signal modes and
-    ``W1bar W1bar^T = W2bar^T W2bar``. Under BP each mode follows ``da/dt = 2 a (s_i - a)``.
+    ``W1bar W1bar^T = W2bar^T W2bar``. Under BP each mode follows ``da/dt = 2 a (s_i - a)``
+    (SPEC §4, Saxe closed form). Shapes as :func:`random_init`, rotated frame (SPEC §4).
     """
     k, r = check_sizes(task, k, r)
     scale = check_float("init scale", scale, low=0.0, low_open=True)
@@ -64,7 +66,10 @@ INITS = {"random": random_init, "balanced": balanced_init}
 
 
 def make_init(task, k: int, r: int, kind: str = "random", *, scale: float = 0.1, rng=None):
-    """Dispatch to :func:`random_init` or :func:`balanced_init` by name."""
+    """Dispatch to :func:`random_init` or :func:`balanced_init` by name (``kind``).
+
+    Returns :class:`Weights` ``W1 (k, n)``, ``W2 (m, k)``, ``Q (k, r)``, ``P (r, m)``.
+    """
     try:
         fn = INITS[kind]
     except KeyError:

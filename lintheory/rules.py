@@ -19,7 +19,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Rule:
-    """One learning rule of the linear theory."""
+    """One learning rule of the linear theory (a row of the SPEC §3 table).
+
+    ``transport``: hidden error ``W2^T e`` (BP) instead of ``Q P e``; ``learns_Q``: KP-Q
+    ``dQ = h (P e)^T - lam Q`` (Eq. 7); ``learns_P``: Oja ``dP = P y y^T (I - P^T P)`` (Eq. 8).
+    """
 
     name: str
     transport: bool
@@ -50,7 +54,10 @@ RULES: dict[str, Rule] = {
 
 
 def get_rule(rule) -> Rule:
-    """Return the :class:`Rule` named ``rule`` (or ``rule`` itself if already a Rule)."""
+    """Return the :class:`Rule` named ``rule`` (or ``rule`` itself if already a Rule).
+
+    Names are the keys of :data:`RULES` (bp, fa, kp, raf; SPEC §3), case-insensitive.
+    """
     if isinstance(rule, Rule):
         return rule
     try:

@@ -58,6 +58,7 @@ class SampleStream:
         self.epochs = 0
 
     def take(self, count: int) -> np.ndarray:
+        """The next ``count`` sample indices, shape ``(count,)`` int64."""
         out = np.empty(count, dtype=np.int64)
         filled = 0
         while filled < count:

@@ -224,10 +224,12 @@ class SweepReport:
 
     @property
     def missing(self) -> int:
+        """Runs neither done before nor executed now (interrupted)."""
         return self.total - self.skipped - self.skipped_failed - self.executed
 
     @property
     def ok(self) -> bool:
+        """True when no run failed and none is missing."""
         return not self.failures and self.missing == 0
 
     def summary(self) -> str:
@@ -245,6 +247,7 @@ class SweepReport:
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
+        """A JSON-ready dict, with ``executed`` and ``missing`` added."""
         d = dataclasses.asdict(self)
         d["failures"] = [{"key": f.key, "spec": f.spec, "error": f.error}
                          for f in self.failures]

@@ -20,7 +20,7 @@ from ._validate import check_array, check_float, check_int
 
 @dataclass(frozen=True, eq=False)
 class LinearTask:
-    """A sampled linear teacher task with its empirical covariances and SVD.
+    """A sampled linear teacher task with its empirical covariances and SVD (SPEC §2).
 
     Attributes
     ----------
@@ -57,26 +57,32 @@ class LinearTask:
 
     @property
     def n(self) -> int:
+        """Input dimension n (``X`` is ``(N, n)``)."""
         return self.X.shape[1]
 
     @property
     def m(self) -> int:
+        """Output dimension m (``Y`` is ``(N, m)``)."""
         return self.Y.shape[1]
 
     @property
     def N(self) -> int:
+        """Number of samples N."""
         return self.X.shape[0]
 
     @property
     def s(self) -> np.ndarray:
+        """Singular values of ``Sigma_yx``, shape ``(min(m, n),)`` (diagonal of ``S``)."""
         return np.diag(self.S).copy()
 
     @property
     def Sigma_yy_bar(self) -> np.ndarray:
+        """Rotated output covariance ``U^T Sigma_yy U``, ``(m, m)`` (drives Oja, SPEC §4)."""
         return self.U.T @ self.Sigma_yy @ self.U
 
     @property
     def Sigma_xx_bar(self) -> np.ndarray:
+        """Rotated input covariance ``V^T Sigma_xx V``, ``(n, n)``."""
         return self.V.T @ self.Sigma_xx @ self.V
 
     def params(self) -> dict:

@@ -53,6 +53,9 @@ class ModeMetrics:
 class Trajectory(ModeMetrics):
     """Weights over time, always stored in the rotated frame, with their metrics.
 
+    The rotation is SPEC §4 (A14, A37); mode strengths ``a_i``, leak and alignment are
+    the SPEC §4 metrics, ``loss`` the SPEC §3 loss (paper Eq. 3).
+
     Attributes
     ----------
     times : (T,) array

@@ -11,7 +11,7 @@ from ._validate import check_array, check_int
 
 @dataclass(frozen=True, eq=False)
 class Weights:
-    """Forward and feedback weights of the two-layer linear network.
+    """Forward and feedback weights of the two-layer linear network (SPEC §1, §4).
 
     Attributes
     ----------
