@@ -543,4 +543,6 @@ def train_run(spec: dict) -> dict:
 
 
 linear_run.preload = ("lintheory.dynamics",)
-train_run.preload = ("lintheory.nn.train", "lintheory.nn.data", "sklearn.model_selection")
+train_run.preload = (
+    "lintheory.nn.train", "lintheory.nn.data", "sklearn.model_selection", "sklearn.datasets",
+)
