@@ -6,7 +6,7 @@ The public API of the linear theory::
     w0 = make_init(task, k=40, r=2, kind="random", rng=np.random.default_rng(1))
     traj = integrate(task, "raf", w0, times=np.linspace(0, 200, 101))
     traj.mode_strengths        # (T, d)
-    sgd = run_sgd(task, "raf", w0, times=np.linspace(0, 200, 101), lr=0.01, batch="online")
+    sgd = run_sgd(task, "raf", w0, times=np.linspace(0, 200, 101), lr=0.01, batch=50)
 
 Sub-packages: ``lintheory.deep`` (deep linear networks), ``lintheory.symbolic`` (SymPy
 checks of the derivations), ``lintheory.nn`` (the NumPy engine for nonlinear networks),
