@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 
 
 def positive_int(text: str) -> int:
@@ -58,3 +59,15 @@ def int_list(text: str) -> list[int]:
 def add_quiet(parser: argparse.ArgumentParser) -> None:
     """Add the ``--quiet`` flag (no progress bar or chatter)."""
     parser.add_argument("--quiet", action="store_true", help="no progress bar or chatter")
+
+
+def key_value(text: str) -> tuple[str, object]:
+    """Parse ``KEY=VALUE``; the value as a Python literal (1e-3, True, [8, 16]) or a string."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        value = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        pass  # keep as a string
+    return key.strip(), value

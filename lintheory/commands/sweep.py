@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 
-from ._args import add_quiet, int_list, positive_float, positive_int
+from ._args import add_quiet, int_list, key_value, positive_float, positive_int
 
 NAME = "sweep"
 ORDER = 60
@@ -72,15 +71,6 @@ def _ranks(text: str):
     return out
 
 
-def _setting(text: str):
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    key, value = text.split("=", 1)
-    try:
-        value = ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        pass
-    return key.strip(), value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -111,7 +101,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--batch-size", type=positive_int, default=32)
     g.add_argument("--lr", type=positive_float, default=1e-3)
     g.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
-    g.add_argument("--set", type=_setting, action="append", default=[], metavar="KEY=VALUE",
+    g.add_argument("--set", type=key_value, action="append", default=[], metavar="KEY=VALUE",
                    help="any other TrainConfig option (repeatable), e.g. feedback_lr=1e-4")
     g = parser.add_argument_group("linear runs (--kind linear)")
     for name, typ, default in (("n", positive_int, 20), ("k", positive_int, 40),

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import ast
 
-from ._args import add_quiet, int_list, nonneg_float, positive_float, positive_int
+from ._args import add_quiet, int_list, key_value, nonneg_float, positive_float, positive_int
 
 NAME = "train"
 ORDER = 40
@@ -49,15 +48,6 @@ def _seeds(text: str):
     return vals
 
 
-def _model_arg(text: str):
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    key, value = text.split("=", 1)
-    try:
-        value = ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        pass  # keep as a string
-    return key.strip(), value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,11 +68,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "token dimension (64)")
     g.add_argument("--depth", type=positive_int, default=d.depth,
                    help="MLP hidden layers (default 4) or ViT blocks (2)")
-    g.add_argument("--model-arg", type=_model_arg, action="append", default=[],
+    g.add_argument("--model-arg", type=key_value, action="append", default=[],
                    metavar="KEY=VALUE",
                    help="extra build_model option (repeatable), e.g. heads=4, patch=2, "
                         "mlp_ratio=2 (ViT), channels=(32,32,64) (CNN), dropout=0.1")
-    g.add_argument("--feedback-arg", type=_model_arg, action="append", default=[],
+    g.add_argument("--feedback-arg", type=key_value, action="append", default=[],
                    metavar="KEY=VALUE",
                    help="feedback-rule hyperparameter (repeatable): q_decay, p_decay, "
                         "p_lr_scale, centre, scale, cov_eps, clip, source, q_init_scale (0: Q "
