@@ -16,13 +16,25 @@ from pathlib import Path
 import numpy as np
 
 
-@contextlib.contextmanager
-def atomic_path(path, suffix: str | None = None):
-    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+def check_output_path(path) -> Path:
+    """``ValueError`` if ``path``'s folder could not be created or written; creates nothing.
 
-    The parent folder is created if needed. ``suffix`` (default: ``path``'s suffix) is
-    kept so that writers that infer the format from the name (matplotlib) still work.
+    Commands call it before long work, so a bad output path fails in a second, not after.
     """
+    path = Path(path)
+    existing = path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():  # the same words mkdir would give at write time
+        why = "File exists" if existing == path.parent else "Not a directory"
+        raise ValueError(f"cannot create output folder {path.parent}: {why}")
+    if not os.access(existing, os.W_OK):
+        raise ValueError(f"output folder {existing} is not writable")
+    return path
+
+
+def ensure_parent(path) -> Path:
+    """Create ``path``'s folder if needed; ``ValueError`` if it cannot exist or be written."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -30,6 +42,17 @@ def atomic_path(path, suffix: str | None = None):
         raise ValueError(f"cannot create output folder {path.parent}: {exc.strerror}") from None
     if not os.access(path.parent, os.W_OK):
         raise ValueError(f"output folder {path.parent} is not writable")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix: str | None = None):
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+
+    The parent folder is created if needed. ``suffix`` (default: ``path``'s suffix) is
+    kept so that writers that infer the format from the name (matplotlib) still work.
+    """
+    path = ensure_parent(path)
     fd, tmp = tempfile.mkstemp(
         prefix=f".{path.name}.", suffix=suffix if suffix is not None else path.suffix,
         dir=path.parent,

@@ -163,3 +163,16 @@ def test_flow_matches_averaged_per_sample_updates():
 def test_json_roundtrip_is_plain(tmp_path):
     p = write_json(tmp_path / "a.json", {"x": (1, 2)})
     assert json.loads(p.read_text()) == {"x": [1, 2]}
+
+
+def test_check_output_path_creates_nothing(tmp_path):
+    """The early output check (used before long work) names the problem and creates nothing."""
+    from lintheory.io import check_output_path
+
+    check_output_path(tmp_path / "new" / "deeper" / "a.json")
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ValueError, match="cannot create output folder .*File exists"):
+        check_output_path(tmp_path / "afile" / "a.json")
+    with pytest.raises(ValueError, match="cannot create output folder .*Not a directory"):
+        check_output_path(tmp_path / "afile" / "sub" / "a.json")

@@ -37,7 +37,7 @@ def run(args) -> int:
     """``lintheory animate``: write the GIF and its JSON; returns 0."""
     from .. import __version__
     from ..animate import compute, make_animation, save_gif
-    from ..io import write_json
+    from ..io import check_output_path, write_json
     from ..task import make_task
 
     if args.frames < 2:
@@ -47,10 +47,7 @@ def run(args) -> int:
     task = make_task(args.n, args.m, args.d, args.samples, seed=args.seed)
     if args.rank > task.m:
         raise ValueError(f"--rank must be in [1, {task.m}] (m), got {args.rank}")
-    try:  # fail before the work (and before matplotlib warns about an unsaved animation)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"cannot create output folder {args.out.parent}: {exc.strerror}") from None
+    check_output_path(args.out)  # fail before the work (and before matplotlib warns)
     panels = (("bp", None), ("fa", args.rank), ("raf", args.rank))
     data = compute(task, panels, k=args.k, T=args.T, frames=args.frames, seed=args.seed + 1,
                    progress=not args.quiet)

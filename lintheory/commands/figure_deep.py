@@ -54,7 +54,7 @@ def run(args) -> int:
 
     from .. import __version__
     from ..deep.plot import DeepFigureConfig, deep_figure_data, plot_deep
-    from ..io import save_figure, write_json
+    from ..io import check_output_path, save_figure, write_json
 
     if any(L < 2 for L in args.depths) or not args.depths:
         raise ValueError(f"--depths must list depths >= 2, got {args.depths}")
@@ -65,6 +65,12 @@ def run(args) -> int:
                            depths=tuple(args.depths), low_rank=args.low_rank, T=args.T,
                            lr=args.lr, batch=args.batch, lam=args.lam,
                            product_init=args.product_init, seed=args.seed)
+    from ..task import make_task
+
+    make_task(args.n, args.m, args.d, args.N, seed=args.seed)  # validates the task options
+    if args.batch > args.N:
+        raise ValueError(f"batch (mini-batch size) must be in [1, {args.N}], got {args.batch}")
+    check_output_path(f"{args.out}.json")  # fail before the work, not after it
     t0 = time.perf_counter()
     data = deep_figure_data(cfg, progress=not args.quiet, sgd=not args.no_sgd,
                             workers=args.workers, scheduler=args.scheduler)
