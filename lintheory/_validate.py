@@ -47,6 +47,16 @@ def check_float(
     return value
 
 
+def check_rates(lam, wd, p_rate) -> tuple[float, float, float]:
+    """Validate the rule hyperparameters shared by every engine (SPEC §3-4).
+
+    ``lam`` (decay of Q), ``wd`` (weight decay on W) and ``p_rate`` (``eta_P / eta``),
+    each a finite float >= 0.
+    """
+    return (check_float("lam", lam, low=0.0), check_float("wd (weight decay)", wd, low=0.0),
+            check_float("p_rate", p_rate, low=0.0))
+
+
 def check_array(name: str, value, shape: tuple[int, ...] | None = None) -> np.ndarray:
     """Return ``value`` as a float64 array with the given shape and no NaN/inf."""
     arr = np.asarray(value, dtype=np.float64)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_array, check_choice, check_float
+from ._validate import check_array, check_choice, check_float, check_rates
 from .errors import DivergenceError
 from .flow import flow_jit
 from .rules import get_rule
@@ -40,6 +40,8 @@ def solve(rhs, y0, times, *, solver="RK45", rtol=1e-7, atol=1e-9, progress=False
 
     if isinstance(solver, str):  # solve_ivp's methods (a class is passed through)
         check_choice("solver", solver, SOLVERS)
+    rtol = check_float("rtol", rtol, low=0.0, low_open=True)
+    atol = check_float("atol", atol, low=0.0, low_open=True)
 
     def blowup(t, y):
         return BLOWUP - np.max(np.abs(y))
@@ -137,11 +139,7 @@ def integrate(
     rule = get_rule(rule)
     init.check_task(task)
     times = check_times(times)
-    lam = check_float("lam", lam, low=0.0)
-    wd = check_float("wd (weight decay)", wd, low=0.0)
-    p_rate = check_float("p_rate", p_rate, low=0.0)
-    rtol = check_float("rtol", rtol, low=0.0, low_open=True)
-    atol = check_float("atol", atol, low=0.0, low_open=True)
+    lam, wd, p_rate = check_rates(lam, wd, p_rate)
     if frame not in FRAMES:
         raise ValueError(f"frame must be one of {', '.join(FRAMES)}; got {frame!r}")
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels, reference
-from ._validate import check_choice, check_float, check_int
+from ._validate import check_choice, check_float, check_int, check_rates
 from .dynamics import BLOWUP, check_times
 from .errors import DivergenceError
 from .rules import get_rule
@@ -186,9 +186,7 @@ def run_sgd(task, rule, init: Weights, times, *, lr: float, batch="full", lam=0.
     """
     rule = get_rule(rule)
     lr = check_float("lr (learning rate)", lr, low=0.0, low_open=True)
-    lam = check_float("lam", lam, low=0.0)
-    wd = check_float("wd (weight decay)", wd, low=0.0)
-    p_rate = check_float("p_rate", p_rate, low=0.0)
+    lam, wd, p_rate = check_rates(lam, wd, p_rate)
     check_choice("engine", engine, tuple(ENGINES))
     if not isinstance(init, Weights):
         raise ValueError(f"init must be a lintheory.Weights, got {type(init).__name__}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .._validate import check_choice, check_float
+from .._validate import check_choice, check_rates
 from ..dynamics import check_times, solve
 from .flow import deep_flow, flat_flow
 from .rules import get_deep_rule
@@ -111,12 +111,8 @@ def integrate_deep(
     init.check_task(task)
     check_direct(rule, init)
     times = check_times(times)
-    lam = check_float("lam", lam, low=0.0)
-    wd = check_float("wd (weight decay)", wd, low=0.0)
-    p_rate = check_float("p_rate", p_rate, low=0.0)
-    rtol = check_float("rtol", rtol, low=0.0, low_open=True)
+    lam, wd, p_rate = check_rates(lam, wd, p_rate)
     check_choice("engine", engine, ("numba", "numpy"))
-    atol = check_float("atol", atol, low=0.0, low_open=True)
 
     w0 = init.rotate(task)
     rhs = make_deep_rhs(task, rule, w0, lam=lam, wd=wd, p_rate=p_rate, oja_scale=oja_scale,

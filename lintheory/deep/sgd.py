@@ -30,7 +30,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .._validate import check_choice, check_float
+from .._validate import check_choice, check_float, check_rates
 from ..dynamics import BLOWUP
 from ..errors import DivergenceError
 from ..sgd import CHUNK_FULL_STEPS, CHUNK_SAMPLES, SampleStream, batch_size, output_steps
@@ -164,9 +164,7 @@ def run_sgd_deep(task, rule, init: DeepWeights, times, *, lr: float, batch="full
     """
     rule = get_deep_rule(rule)
     lr = check_float("lr (learning rate)", lr, low=0.0, low_open=True)
-    lam = check_float("lam", lam, low=0.0)
-    wd = check_float("wd (weight decay)", wd, low=0.0)
-    p_rate = check_float("p_rate", p_rate, low=0.0)
+    lam, wd, p_rate = check_rates(lam, wd, p_rate)
     check_choice("engine", engine, tuple(ENGINES))
     if not isinstance(init, DeepWeights):
         raise ValueError(f"init must be a lintheory.deep.DeepWeights, got {type(init).__name__}")
