@@ -74,6 +74,8 @@ class TrainConfig:
     classes: int | tuple | None = None
     val_fraction: float = 0.15
     data_seed: int = 0
+    data_dir: str | None = None
+    grayscale: bool = False
     dtype: str = "float32"
     eval_batch_size: int = 512
     model_kwargs: dict = field(default_factory=dict)
@@ -116,6 +118,20 @@ class TrainConfig:
         set_("seed", check_int("seed", self.seed, low=0))
         set_("data_seed", check_int("data_seed", self.data_seed, low=0))
         set_("val_fraction", check_float("val_fraction", self.val_fraction, low=0.0, high=0.5))
+        if self.data_dir is not None:
+            import os
+
+            try:
+                set_("data_dir", str(os.fspath(self.data_dir)))
+            except TypeError:
+                raise ValueError(f"data_dir must be a path, got {self.data_dir!r}") from None
+        set_("grayscale", bool(self.grayscale))
+        if self.dataset == "cifar10" and self.data_dir is None:
+            raise ValueError("dataset cifar10 needs data_dir (--data-dir PATH): the folder or "
+                             ".zip holding your CIFAR-10 copy")
+        if self.dataset != "cifar10" and (self.data_dir is not None or self.grayscale):
+            raise ValueError(f"data_dir (--data-dir) and grayscale (--grayscale) are for "
+                             f"dataset cifar10 only, not {self.dataset!r}")
         if isinstance(self.classes, (list, tuple)):
             set_("classes", tuple(int(c) for c in self.classes))
         check_choice("dtype", self.dtype, DTYPES)
@@ -270,6 +286,7 @@ def _train(config, *, progress, data) -> dict:
         data = load_dataset(
             config.dataset, classes=config.classes, shape=shape, seed=config.data_seed,
             val_fraction=config.val_fraction, dtype=np.dtype(config.dtype),
+            data_dir=config.data_dir, grayscale=config.grayscale,
         )
     ss = np.random.SeedSequence(config.seed)
     init_rng, shuffle_rng, dropout_rng = (np.random.default_rng(s) for s in ss.spawn(3))
