@@ -95,7 +95,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--feedback-weight-decay", type=nonneg_float, default=None,
                    help="weight decay of Q, P in the optimiser (default: --weight-decay)")
     g = parser.add_argument_group("data and run")
-    g.add_argument("--dataset", choices=("digits", "mnist1d"), default=d.dataset)
+    g.add_argument("--dataset", choices=("digits", "mnist1d", "cifar10"), default=d.dataset)
+    g.add_argument("--data-dir", default=None, metavar="PATH",
+                   help="cifar10 only (required): your CIFAR-10 copy, a folder holding "
+                        "cifar-10-batches-py/ or cifar-10-batches-bin/, train/ + test/ image "
+                        "folders, or a .zip of them (default: none)")
+    g.add_argument("--grayscale", action="store_true",
+                   help="cifar10 only: one luma channel instead of RGB (default: RGB)")
     g.add_argument("--classes", type=_classes, default=None,
                    help="number of classes c (the first c) or a comma list of labels")
     g.add_argument("--val-fraction", type=nonneg_float, default=d.val_fraction,
@@ -123,6 +129,7 @@ def config_from_args(args, seed: int):
         feedback_optimizer=args.feedback_optimizer, feedback_lr=args.feedback_lr,
         feedback_weight_decay=args.feedback_weight_decay, seed=seed, dataset=args.dataset,
         classes=args.classes, val_fraction=args.val_fraction, dtype=args.dtype,
+        data_dir=args.data_dir, grayscale=args.grayscale,
         model_kwargs=dict(args.model_arg), feedback_kwargs=dict(args.feedback_arg),
     )
 
@@ -151,6 +158,7 @@ def run(args) -> int:
     data = load_dataset(
         c0.dataset, classes=c0.classes, shape="flat" if c0.model == "mlp" else "image",
         seed=c0.data_seed, val_fraction=c0.val_fraction, dtype=np.dtype(c0.dtype),
+        data_dir=c0.data_dir, grayscale=c0.grayscale,
     )
     runs = []
     for cfg in configs:
