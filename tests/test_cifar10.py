@@ -21,7 +21,7 @@ from PIL import Image
 from lintheory.nn import cifar10 as c10
 from lintheory.nn.cifar10 import CLASSES, DataFileError, read_cifar10
 from lintheory.nn.data import load_dataset
-from lintheory.nn.train import TrainConfig
+from lintheory.nn.train import TrainConfig, train
 
 SHARED_ZIP = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10-jpeg.zip"
 
@@ -524,3 +524,7 @@ def test_train_config_cifar10_options(tiny_dir):
     c = TrainConfig(dataset="cifar10", data_dir=tiny_dir, grayscale=1)
     assert c.data_dir == str(tiny_dir) and c.grayscale is True
     assert TrainConfig.from_dict(c.to_dict()) == c
+    hist = train(TrainConfig(dataset="cifar10", data_dir=str(tiny_dir), grayscale=True,
+                             epochs=1, hidden=8, depth=1, classes=3))
+    assert hist["data"]["input_shape"] == [1024] and hist["data"]["n_classes"] == 3
+    assert hist["data"]["n_train"] + hist["data"]["n_val"] == 30
