@@ -140,6 +140,17 @@ def test_python_batches_byte_exact(tmp_path, protocol):
     _check_same(read_cifar10(str(folder)), want)       # a str path
 
 
+def test_python_batches_numpy1_names(tmp_path):
+    """Files pickled by NumPy 1 / Python 2 name numpy.core.multiarray (not numpy._core)."""
+    batches = _tiny(seed=8)
+    folder = _write_py(tmp_path / "cifar-10-batches-py", batches, protocol=2)
+    for f in folder.iterdir():
+        raw = f.read_bytes()
+        assert b"cnumpy._core.multiarray\n" in raw
+        f.write_bytes(raw.replace(b"cnumpy._core.multiarray\n", b"cnumpy.core.multiarray\n"))
+    _check_same(read_cifar10(tmp_path), _want_batches(batches))
+
+
 def test_binary_records_byte_exact(tmp_path):
     batches = _tiny(seed=1)
     folder = _write_bin(tmp_path / "cifar-10-batches-bin", batches)
