@@ -97,8 +97,11 @@ def test_flat_flow_matches_deep_flow(task, name, L):
     rule = get_deep_rule(name)
     offs, rows, cols = layout(w)
     Syx, Syy = np.ascontiguousarray(task.S), np.ascontiguousarray(task.Sigma_yy_bar)
-    got = flat_flow(w.pack(), offs, rows, cols, L, Syx, Syy, *rule.flags, 0.1, 0.01, 1.3, True)
-    ref = deep_flow(list(w.Ws), list(w.Qs), list(w.Ps), Syx, Syy, *rule.flags, 0.1, 0.01, 1.3)
+    U = np.ascontiguousarray(task.U)
+    got = flat_flow(w.pack(), offs, rows, cols, L, Syx, Syy, *rule.flags, 0.1, 0.01, 1.3, True,
+                    True, U)
+    ref = deep_flow(list(w.Ws), list(w.Qs), list(w.Ps), Syx, Syy, *rule.flags, 0.1, 0.01, 1.3,
+                    out_basis=U)
     ref = np.concatenate([a.ravel() for part in ref for a in part])
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-13)
 
@@ -186,8 +189,8 @@ def test_rank_thresholds(task, L):
 
 # --- symbolic checks --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", list(DEEP_RULES))
-def test_symbolic_covariances_and_flow(name):
+@pytest.mark.parametrize("name,drive", [(n, "error") for n in DEEP_RULES] + [("draf", "targets")])
+def test_symbolic_covariances_and_flow(name, drive):
     """SymPy: averages of per-sample rules over an exactly whitened data set (symbolic
     targets) equal the closed forms (layer-error covariances, every dW, dQ, dP) at L = 3.
     The weights are exact random nonzero rationals (a generic point of a polynomial
@@ -195,7 +198,7 @@ def test_symbolic_covariances_and_flow(name):
     passes too but takes minutes."""
     from lintheory.deep.symbolic import check_deep
 
-    res = check_deep(name, weights="rational")
+    res = check_deep(name, weights="rational", oja_drive=drive)
     assert res and all(res.values()), res
 
 

@@ -11,14 +11,17 @@ from scipy.integrate import solve_ivp
 from .._validate import check_choice, check_rates
 from ..dynamics import check_times, solve
 from .flow import deep_flow, flat_flow
-from .rules import get_deep_rule
+from .rules import DEFAULT_OJA_DRIVE, drive_error_flag, get_deep_rule
 from .trajectory import DeepTrajectory
 from .weights import DeepWeights
 
 
 def make_deep_rhs(task, rule, template: DeepWeights, *, lam=0.0, wd=0.0, p_rate=1.0,
-                  oja_scale=True, engine="numba"):
+                  oja_scale=True, oja_drive=DEFAULT_OJA_DRIVE, engine="numba"):
     """``f(t, y)`` for ``solve_ivp`` on a flat rotated state.
+
+    The rotated frame needs ``U`` in one place: the normaliser of a direct rule's
+    output-error covariance is the largest variance of the network's output *units*.
 
     ``engine="numba"`` uses :func:`lintheory.deep.flow.flat_flow` (compiled), ``"numpy"``
     the plain :func:`deep_flow` (the same code, interpreted).
@@ -27,20 +30,23 @@ def make_deep_rhs(task, rule, template: DeepWeights, *, lam=0.0, wd=0.0, p_rate=
     Syx, Syy = np.ascontiguousarray(task.S), np.ascontiguousarray(task.Sigma_yy_bar)
     flags = rule.flags
     lam, wd, p_rate, oja_scale = float(lam), float(wd), float(p_rate), bool(oja_scale)
+    drive_error = drive_error_flag(oja_drive)
+    U = np.ascontiguousarray(task.U)
     if engine == "numba":
         offs, rows, cols = layout(template)
         L = template.depth
 
         def rhs(t, y):
             return flat_flow(np.ascontiguousarray(y), offs, rows, cols, L, Syx, Syy, *flags,
-                             lam, wd, p_rate, oja_scale)
+                             lam, wd, p_rate, oja_scale, drive_error, U)
 
         return rhs
     check_choice("engine", engine, ("numba", "numpy"))
 
     def rhs(t, y):  # noqa: F811 - the interpreted variant
         Ws, Qs, Ps = template.unpack(y)
-        dWs, dQs, dPs = deep_flow(Ws, Qs, Ps, Syx, Syy, *flags, lam, wd, p_rate, oja_scale)
+        dWs, dQs, dPs = deep_flow(Ws, Qs, Ps, Syx, Syy, *flags, lam, wd, p_rate, oja_scale,
+                                  drive_error, U)
         return np.concatenate([a.ravel() for a in (*dWs, *dQs, *dPs)])
 
     return rhs
@@ -73,6 +79,7 @@ def integrate_deep(
     wd: float = 0.0,
     p_rate: float = 1.0,
     oja_scale: bool = True,
+    oja_drive: str = DEFAULT_OJA_DRIVE,
     solver: str = "RK45",
     rtol: float = 1e-7,
     atol: float = 1e-9,
@@ -95,6 +102,9 @@ def integrate_deep(
     oja_scale : bool
         Scale the hidden-layer Oja covariances by their largest per-unit variance
         (SPEC §6; see :func:`lintheory.deep.flow.deep_flow`).
+    oja_drive : "error" or "targets"
+        What the ``P`` of a direct rule (dRAF) learns from: the covariance of the output
+        error (default, as the paper's authors and ``lintheory.nn`` do) or ``Sigma_yy``.
     solver, rtol, atol
         Passed to ``solve_ivp``.
     progress : bool
@@ -113,15 +123,17 @@ def integrate_deep(
     times = check_times(times)
     lam, wd, p_rate = check_rates(lam, wd, p_rate)
     check_choice("engine", engine, ("numba", "numpy"))
+    drive_error_flag(oja_drive)
 
     w0 = init.rotate(task)
     rhs = make_deep_rhs(task, rule, w0, lam=lam, wd=wd, p_rate=p_rate, oja_scale=oja_scale,
-                        engine=engine)
+                        oja_drive=oja_drive, engine=engine)
 
     t_out, y, nfev = solve(rhs, w0.pack(), times, solver=solver, rtol=rtol, atol=atol,
                            progress=progress, desc=f"ODE {rule.name} L={w0.depth}")
     info = {"solver": solver, "rtol": rtol, "atol": atol, "nfev": nfev, "lam": lam,
-            "wd": wd, "p_rate": p_rate, "oja_scale": bool(oja_scale), "engine": engine,
+            "wd": wd, "p_rate": p_rate, "oja_scale": bool(oja_scale), "oja_drive": oja_drive,
+            "engine": engine,
             "dims": list(w0.dims),
             "ranks": list(w0.ranks)}
     return stack_states(task, rule, w0, t_out, y.T, "ode", info)

@@ -18,17 +18,28 @@ With whitened inputs every averaged quantity is a closed-form function of the we
     dWs[i]/dt = R_i H_i^T - wd Ws[i]
     dQs[j]/dt = H_{j+1} Rsrc_j^T P_j^T - lam Q_j,   Rsrc_j = R_{j+1} (layered) or E (direct)
     dPs[j]/dt = p_rate P_j C_j (I - P_j^T P_j)
-       C_j = Syy                       (P_j reads the output: j = L-2, or direct rules)
-           = K / (max_i K_ii + eps),   K = G_{j+1} C_out G_{j+1}^T
+       C_j = Syy                       (output-layer P of a layered rule; the P of a
+                                        direct rule with oja_drive="targets")
+           = z(K) K,  K = G_{j+1} C_out G_{j+1}^T
                                        (hidden layers of layered rules: the covariance of
-                                        the arriving error, scaled as SPEC §6 says)
+                                        the arriving error)
+           = z(C_out) C_out            (direct rules, oja_drive="error", the default:
+                                        the covariance of the source error e_L)
+       z(K) = 1 / (max_i K_ii + eps)   (oja_scale; SPEC §6 "divide by the largest
+                                        per-unit std"), z = 1 without oja_scale
     C_out = E[e_L e_L^T] = Syy - Syx M^T - M Syx^T + M M^T
+
+The normaliser ``z`` is a function of the *weights* (the data-averaged covariance), not
+of a batch: the discrete rule (:mod:`lintheory.deep.sgd`) multiplies its batch second
+moment by the same ``z(K(theta))``, so its batch average is exactly this right-hand side
+and its small-step limit is this ODE (derivations/deep_linear.md, "Normalised Oja").
 """
 
 from __future__ import annotations
 
 import numba
 import numpy as np
+from numba.extending import register_jitable
 
 
 def forward_products(Ws):
@@ -75,21 +86,53 @@ def layer_error_covariances(Ws, Qs, Ps, Syx, Syy, transport, direct):
 
 
 OJA_EPS = 1e-8
-"""Added to the largest per-unit error variance before the hidden-layer Oja covariance is
+"""Added to the largest per-unit error variance before an error-driven Oja covariance is
 divided by it (SPEC §6: scale the errors by their largest per-unit std plus a small epsilon)."""
 
 
-def scaled_covariance(C):
-    """``C / (max_i C_ii + OJA_EPS)``: errors divided by their largest per-unit std (SPEC §6)."""
+@register_jitable
+def oja_normaliser(C):
+    """``z = 1 / (max_i C_ii + OJA_EPS)`` of an averaged error covariance ``C (D, D)``.
+
+    A positive scalar of the *weights* (``C`` is the data-averaged covariance at the
+    current weights), so the ODE and every SGD step use the same number. Plain Python on
+    NumPy or SymPy-free input; compiled inline when called from numba code.
+    """
     top = C[0, 0]
     for i in range(1, C.shape[0]):
         if C[i, i] > top:
             top = C[i, i]
-    return C * (1.0 / (top + OJA_EPS))
+    return 1.0 / (top + OJA_EPS)
+
+
+def scaled_covariance(C):
+    """``C / (max_i C_ii + OJA_EPS)``: errors divided by their largest per-unit std (SPEC §6)."""
+    return C * oja_normaliser(C)
+
+
+@register_jitable
+def pushed_covariances(Ws, Qs, Ps, C_out, transport):
+    """Covariances of the errors at the output of each ``Ws[i]`` of a *layered* rule.
+
+    ``C_out (m, m)`` is the output-error covariance; returns a list of ``L`` matrices with
+    ``C[L-1] = C_out`` and ``C[i] = B_{i+1} C[i+1] B_{i+1}^T`` for ``i = L-2 .. 1``
+    (``B = Ws[i+1]^T`` with transport, else ``Qs[i] Ps[i]``); ``C[0]`` is left at
+    ``C_out`` (no ``P`` reads the error at the output of ``Ws[0]``). Matrix operations
+    only: runs on NumPy, SymPy and inside numba kernels.
+    """
+    L = len(Ws)
+    C = [C_out] * L
+    for i in range(L - 2, 0, -1):
+        if transport:
+            C[i] = Ws[i + 1].T @ C[i + 1] @ Ws[i + 1]
+        else:
+            B = Qs[i] @ Ps[i]
+            C[i] = B @ C[i + 1] @ B.T
+    return C
 
 
 def deep_flow(Ws, Qs, Ps, Syx, Syy, transport, learns_Q, learns_P, direct, lam, wd, p_rate,
-              oja_scale=True):
+              oja_scale=True, drive_error=True, out_basis=None):
     """Right-hand side ``tau d(Ws, Qs, Ps)/dt`` of the averaged deep dynamics (``tau = 1``).
 
     Parameters
@@ -103,12 +146,21 @@ def deep_flow(Ws, Qs, Ps, Syx, Syy, transport, learns_Q, learns_P, direct, lam, 
     lam, wd, p_rate : float
         Q decay, weight decay on every ``W``, Oja time-scale ratio.
     oja_scale : bool
-        Divide each *hidden-layer* error covariance by its largest diagonal entry (plus
-        ``OJA_EPS``) before Oja uses it, as SPEC §6 prescribes (the authors scale the
-        errors by their largest per-unit std). Output-reading ``P`` always use the raw
-        ``Syy``, as in the two-layer theory. Without it the hidden-layer Oja rate grows with
-        ``|G|^2`` (products of feedback matrices) and the ODE becomes stiff; ``False`` keeps
-        the function polynomial (SymPy checks).
+        Multiply every *error* covariance that drives Oja by its normaliser
+        :func:`oja_normaliser` (``1 / (max_i C_ii + OJA_EPS)``), as SPEC §6 prescribes (the
+        authors scale the errors by their largest per-unit std). Target-driven ``P`` use
+        the raw ``Syy``, as in the two-layer theory. Without it the hidden-layer Oja rate
+        grows with ``|G|^2`` (products of feedback matrices) and the ODE becomes stiff;
+        ``False`` keeps the function polynomial (SymPy checks).
+    drive_error : bool
+        Direct rules only (dRAF): ``True`` (``oja_drive="error"``, the default) drives each
+        ``P`` by the covariance of the source error ``C_out``; ``False``
+        (``oja_drive="targets"``) by ``Syy``. Layered rules ignore it.
+    out_basis : (m, m) array or None
+        ``U`` when the weights are rotated (``None``: the identity, unrotated). Only the
+        normaliser of the *output* error covariance needs it: "the largest per-unit
+        variance" is taken over the network's output units, ``max_i [U C_out_bar U^T]_ii``,
+        which is not invariant under the rotation (hidden-layer covariances are).
 
     Returns
     -------
@@ -136,28 +188,26 @@ def deep_flow(Ws, Qs, Ps, Syx, Syy, transport, learns_Q, learns_P, direct, lam, 
             dQs.append(H[j] @ (src.T @ Ps[j].T) - lam * Qs[j])
         else:
             dQs.append(0.0 * Qs[j])
-    # covariances of the errors arriving at the hidden layers (only where Oja needs them)
+    # covariances of the errors that drive Oja (only where they are needed); C[i] is the
+    # covariance of the error at the output of Ws[i]
     C = [Syy] * L
-    if learns_P and not direct and L > 2:
+    if learns_P and ((direct and drive_error) or (not direct and L > 2)):
         M = H[L - 1]
-        C[L - 1] = Syy - Syx @ M.T - M @ Syx.T + M @ M.T
-        for i in range(L - 2, 0, -1):
-            if transport:
-                C[i] = Ws[i + 1].T @ C[i + 1] @ Ws[i + 1]
-            else:
-                B = Qs[i] @ Ps[i]
-                C[i] = B @ C[i + 1] @ B.T
+        C_out = Syy - Syx @ M.T - M @ Syx.T + M @ M.T
+        C = [C_out] * L if direct else pushed_covariances(Ws, Qs, Ps, C_out, transport)
+    z_out = 1.0  # normaliser of the output-error covariance, in the output units' basis
+    if learns_P and direct and drive_error and oja_scale:
+        if out_basis is None:
+            z_out = oja_normaliser(C[L - 1])
+        else:
+            z_out = oja_normaliser(out_basis @ C[L - 1] @ out_basis.T)
     dPs = []
     for j in range(L - 1):
         if learns_P:
-            if direct or j == L - 2:
+            if (not direct and j == L - 2) or (direct and not drive_error):
                 Cj = Syy
-            elif oja_scale:  # scaled_covariance, inlined so that numba compiles it
-                top = C[j + 1][0, 0]
-                for u in range(1, C[j + 1].shape[0]):
-                    if C[j + 1][u, u] > top:
-                        top = C[j + 1][u, u]
-                Cj = C[j + 1] * (1.0 / (top + OJA_EPS))
+            elif oja_scale:
+                Cj = C[j + 1] * (z_out if direct else oja_normaliser(C[j + 1]))
             else:
                 Cj = C[j + 1]
             PS = Ps[j] @ Cj
@@ -172,8 +222,10 @@ _deep_flow_jit = numba.njit(cache=True)(deep_flow)
 
 @numba.njit(cache=True)
 def flat_flow(theta, offs, rows, cols, L, Syx, Syy, transport, learns_Q, learns_P, direct,
-              lam, wd, p_rate, oja_scale):
+              lam, wd, p_rate, oja_scale, drive_error, out_basis):
     """:func:`deep_flow` compiled by numba on a flat state ``theta = Ws + Qs + Ps``.
+
+    ``out_basis (m, m)``: ``U`` for rotated weights, the identity for unrotated ones.
 
     ``offs``, ``rows``, ``cols`` (int64, length ``3L - 2``) locate each matrix in ``theta``;
     returns the flat time derivative (the ODE right-hand side).
@@ -183,7 +235,7 @@ def flat_flow(theta, offs, rows, cols, L, Syx, Syy, transport, learns_Q, learns_
             for a in range(nm)]
     dWs, dQs, dPs = _deep_flow_jit(mats[:L], mats[L : 2 * L - 1], mats[2 * L - 1 :], Syx, Syy,
                                    transport, learns_Q, learns_P, direct, lam, wd, p_rate,
-                                   oja_scale)
+                                   oja_scale, drive_error, out_basis)
     out = np.empty_like(theta)
     parts = dWs + dQs + dPs
     for a in range(nm):

@@ -10,17 +10,32 @@ The four two-layer rules are taken from :data:`lintheory.rules.RULES` unchanged 
 averaged flow, the numba SGD kernels) reads the switches in :attr:`DeepRule.flags`, so a
 new rule is one more entry in :data:`DEEP_RULES`.
 
-Oja's covariance for ``P`` (``learns_P``): a ``P`` that projects the *output* error (the
-output layer's feedback, and every feedback of a direct rule) uses the target covariance
-``Sigma_yy``, exactly as the two-layer theory does; a ``P`` that projects a hidden layer's
-error uses the covariance of the error arriving at that layer (derivations/deep_linear.md).
+Oja's covariance for ``P`` (``learns_P``): the output layer's ``P`` of a layered rule uses
+the target covariance ``Sigma_yy``, exactly as the two-layer theory does; a ``P`` that
+projects a hidden layer's error uses the covariance of the error arriving at that layer;
+the ``P`` of a direct rule (dRAF) learns from what :data:`OJA_DRIVES` names, chosen by the
+option ``oja_drive`` (the same name, values and default as the NumPy engine's
+``lintheory.nn.feedback.Feedback.HYPER["oja_drive"]``): ``"error"`` (default, as the
+paper's authors do) the covariance of the source error ``e_L``, ``"targets"`` the target
+covariance ``Sigma_yy`` (derivations/deep_linear.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._validate import check_choice
 from ..rules import RULES
+
+OJA_DRIVES = ("error", "targets")
+"""Values of ``oja_drive``: what a direct rule's ``P`` learns from (Oja's covariance)."""
+DEFAULT_OJA_DRIVE = "error"
+"""The default, as in the paper's authors' code and in ``lintheory.nn``."""
+
+
+def drive_error_flag(oja_drive) -> bool:
+    """Validate ``oja_drive`` (``"error"`` or ``"targets"``); ``True`` for ``"error"``."""
+    return check_choice("oja_drive", oja_drive, OJA_DRIVES) == "error"
 
 
 @dataclass(frozen=True)
@@ -52,7 +67,8 @@ DEEP_RULES: dict[str, DeepRule] = {
         *(_layered(name) for name in RULES),
         DeepRule("draf", False, True, True, True,
                  "direct RAF: hidden layer l gets Q_l P_l e_L from the output error; "
-                 "Q_l by the KP-like rule, P_l by Oja on Sigma_yy"),
+                 "Q_l by the KP-like rule, P_l by Oja on the output error (oja_drive='error', "
+                 "default) or on Sigma_yy (oja_drive='targets')"),
         DeepRule("dfa", False, False, False, True,
                  "direct feedback alignment: hidden layer l gets Q_l P_l e_L, Q_l, P_l fixed"),
     )

@@ -10,7 +10,9 @@ The checks compare the averages, entry by entry after expansion, with
   arriving at each layer (output: ``Syy - Syx M^T - M Syx^T + M M^T``, deeper layers
   pushed back through the feedback);
 * :func:`lintheory.deep.flow.deep_flow` (``oja_scale=False``: the raw covariance; the
-  scaling is a positive scalar factor applied afterwards) - every ``dW``, ``dQ``, ``dP``;
+  scaling is a positive scalar factor applied afterwards) - every ``dW``, ``dQ``, ``dP``,
+  with symbolic decays ``lambda`` (on ``Q``) and ``wd`` (on every ``W``), and for dRAF
+  both Oja drives (``oja_drive="error"``: ``e_L``; ``"targets"``: ``y``);
 * :func:`lintheory.flow.flow` at depth 2 (the deep flow *is* the two-layer flow there).
 
 Run them with ``python -m lintheory.deep.symbolic`` (prints one line per check).
@@ -25,7 +27,7 @@ from ..flow import flow as two_layer_flow
 from ..rules import get_rule
 from ..symbolic.common import cayley
 from .flow import deep_flow, layer_error_covariances
-from .rules import get_deep_rule
+from .rules import drive_error_flag, get_deep_rule
 
 N_IN = 4  # inputs: X = 2 O (4 x 4), N = 4 samples, (1/N) X X^T = I exactly
 
@@ -77,8 +79,16 @@ def sample_errors(Ws, Qs, Ps, x, y, rule):
     return h, e
 
 
-def averaged_sample_rules(Ws, Qs, Ps, X, Y, rule, lam, p_rate):
-    """Average over the samples of the per-sample updates and error outer products."""
+def averaged_sample_rules(Ws, Qs, Ps, X, Y, rule, lam, p_rate, wd=0, oja_drive="error"):
+    """Average over the samples of the per-sample updates and error outer products.
+
+    Per sample (SPEC §6, written here independently of :mod:`lintheory.deep.flow`):
+    ``dW_i = e_i h_i^T - wd W_i``, ``dQ_j = h_{j+1} (P_j src_j)^T - lam Q_j`` and
+    ``dP_j = p_rate P_j c c^T (I - P_j^T P_j)`` with ``c = y`` (the output layer's ``P`` of a
+    layered rule, or a direct rule with ``oja_drive="targets"``), ``e_{j+1}`` (hidden layers
+    of layered rules) or ``e_L`` (direct rules with ``oja_drive="error"``). Returns
+    ``(dW, dQ, dP, C)``: lists of averaged matrices (``C_i`` = mean of ``e_i e_i^T``).
+    """
     rule = get_deep_rule(rule)
     L, N = len(Ws), X.shape[1]
     dW = [sp.zeros(*W.shape) for W in Ws]
@@ -89,14 +99,17 @@ def averaged_sample_rules(Ws, Qs, Ps, X, Y, rule, lam, p_rate):
         x, y = X[:, mu], Y[:, mu]
         h, e = sample_errors(Ws, Qs, Ps, x, y, rule)
         for i in range(L):
-            dW[i] += e[i] * h[i].T
+            dW[i] += e[i] * h[i].T - wd * Ws[i]
             C[i] += e[i] * e[i].T
         for j in range(L - 1):
             src = e[L - 1] if rule.direct else e[j + 1]
             if rule.learns_Q:
                 dQ[j] += h[j + 1] * (Ps[j] * src).T - lam * Qs[j]
             if rule.learns_P:
-                c = y if (rule.direct or j == L - 2) else e[j + 1]
+                if rule.direct:
+                    c = e[L - 1] if oja_drive == "error" else y
+                else:
+                    c = y if j == L - 2 else e[j + 1]
                 P = Ps[j]
                 dP[j] += p_rate * P * c * c.T * (sp.eye(P.shape[1]) - P.T * P)
     scale = sp.Rational(1, N)
@@ -109,24 +122,27 @@ def _zero(M) -> bool:
 
 
 def check_deep(rule, widths=(2, 2), m=2, ranks=1, weights="symbols", *, flow=None,
-               covariances=None) -> dict:
+               covariances=None, oja_drive="error") -> dict:
     """Compare averaged per-sample rules with the closed forms; ``{name: bool}``.
 
     ``flow`` and ``covariances`` default to :func:`deep_flow` and
     :func:`layer_error_covariances` (the integrator's own code); pass a broken variant to
-    see the check fail.
+    see the check fail. The Q decay ``lambda``, the weight decay ``wd`` and ``p_rate`` are
+    symbols, so the decay terms of every update are checked too. ``oja_drive`` (direct
+    rules): ``"error"`` or ``"targets"``.
     """
     flow = flow or deep_flow
     covariances = covariances or layer_error_covariances
     rule = get_deep_rule(rule)
     Ws, Qs, Ps, X, Y = symbolic_network(widths, m, ranks, rule.direct, weights)
     N = X.shape[1]
-    lam, p_rate = sp.Symbol("lambda", real=True), sp.Symbol("p_rate", real=True)
+    lam, wd, p_rate = sp.symbols("lambda wd p_rate", real=True)
     Sxx, Syx, Syy = X * X.T / N, Y * X.T / N, Y * Y.T / N
     out = {"whitened": _zero(Sxx - sp.eye(N_IN))}
-    dW, dQ, dP, C = averaged_sample_rules(Ws, Qs, Ps, X, Y, rule, lam, p_rate)
+    dW, dQ, dP, C = averaged_sample_rules(Ws, Qs, Ps, X, Y, rule, lam, p_rate, wd, oja_drive)
     C_closed = covariances(Ws, Qs, Ps, Syx, Syy, rule.transport, rule.direct)
-    fW, fQ, fP = flow(Ws, Qs, Ps, Syx, Syy, *rule.flags, lam, 0, p_rate, oja_scale=False)
+    fW, fQ, fP = flow(Ws, Qs, Ps, Syx, Syy, *rule.flags, lam, wd, p_rate, oja_scale=False,
+                      drive_error=drive_error_flag(oja_drive))
     L = len(Ws)
     for i in range(L):
         out[f"C_{i + 1}"] = _zero(C[i] - C_closed[i])
@@ -154,10 +170,13 @@ def check_depth2(rule, *, flow=None) -> bool:
 def main() -> int:  # pragma: no cover - exercised through the tests
     """Run :func:`check_deep` (L = 3, all rules) and :func:`check_depth2`; 0 if all pass."""
     ok = True
-    for rule in ("bp", "fa", "kp", "raf", "draf", "dfa"):
-        res = check_deep(rule)  # every weight entry a symbol (slow for raf: ~1 min)
+    for rule, drive in (("bp", "error"), ("fa", "error"), ("kp", "error"), ("raf", "error"),
+                        ("draf", "error"), ("draf", "targets"), ("dfa", "error")):
+        res = check_deep(rule, oja_drive=drive)  # every weight a symbol (raf: ~1 min)
         ok &= all(res.values())
-        print(f"L=3 {rule:5s}", " ".join(f"{k}:{'ok' if v else 'FAIL'}" for k, v in res.items()))
+        label = rule if rule != "draf" else f"draf/{drive}"
+        print(f"L=3 {label:13s}",
+              " ".join(f"{k}:{'ok' if v else 'FAIL'}" for k, v in res.items()))
     for rule in ("bp", "fa", "kp", "raf"):
         good = check_depth2(rule)
         ok &= good
