@@ -332,3 +332,35 @@ def test_conv_raf_is_1x1_P_then_transposed_conv_Q():
             patch = xp[:, :, oy * s:oy * s + k, ox * s:ox * s + k]     # (B, C, k, k)
             cols += np.einsum("bcij,br->ijcr", patch, Pe[:, :, oy, ox])
     np.testing.assert_allclose(conv.feedback.Q.grad, -cols.reshape(-1, r), rtol=1e-12)
+
+
+def test_oja_delta_both_product_orders_equal_the_formula():
+    """Both orders of ``oja_delta`` equal ``P C (I - P^T P)`` written out with numpy."""
+    from lintheory.nn.feedback import oja_delta
+
+    rng = np.random.default_rng(3)
+    for n, d, r in ((32, 40, 3), (8, 40, 40), (5, 6, 6)):     # small r, and r = D
+        P = rng.normal(size=(r, d)) / np.sqrt(d)
+        Ec = rng.normal(size=(n, d))
+        ref = P @ (Ec.T @ Ec / n) @ (np.eye(d) - P.T @ P)
+        np.testing.assert_allclose(oja_delta(P, Ec), ref, rtol=1e-12, atol=1e-13)
+
+
+def test_full_rank_raf_stores_no_P_and_is_kp_with_P_identity():
+    """Oja's update of an orthonormal square P is zero, so RAF at r = D_out keeps P = I:
+    no P is stored, and its Q update equals KP's with P = I (Delta Q = h e^T)."""
+    rng = np.random.default_rng(4)
+    P = np.linalg.qr(rng.normal(size=(7, 7)))[0]
+    Ec = rng.normal(size=(20, 7))
+    np.testing.assert_allclose(P @ (Ec.T @ Ec) @ (np.eye(7) - P.T @ P), 0, atol=1e-12)
+    for rank in (None, 5):                        # 5 = the layer's 5 outputs
+        fb = make_feedback("raf")
+        fb.setup("fc", 6, 5, rank, 0.3, np.random.default_rng(0), np.float64)
+        assert fb.P is None and fb.rank == 5 and [p.name for p in fb.params()] == ["fc.fb.Q"]
+        h, e = rng.normal(size=(9, 6)), rng.normal(size=(9, 5))
+        d = fb.backward(h, e, np.zeros((5, 6)), None)
+        np.testing.assert_allclose(d, e @ fb.Q.value.T, atol=1e-12)
+        np.testing.assert_allclose(fb.Q.grad, -(h.T @ e), atol=1e-12)
+    fb = make_feedback("raf")                     # below full rank P is learned
+    fb.setup("fc", 6, 5, 4, 0.3, np.random.default_rng(0), np.float64)
+    assert fb.P is not None and fb.P.shape == (4, 5)

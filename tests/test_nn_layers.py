@@ -6,7 +6,7 @@ import pytest
 from lintheory.nn import build_model, losses
 from lintheory.nn.attention import ClassToken, MultiHeadSelfAttention, PatchEmbed
 from lintheory.nn.base import BackwardContext, ForwardContext
-from lintheory.nn.conv import BatchNorm2d, Conv2d, MaxPool2d
+from lintheory.nn.conv import BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d
 from lintheory.nn.feedback import make_feedback
 from lintheory.nn.layers import (
     GELU,
@@ -132,11 +132,20 @@ def test_maxpool(kernel, stride):
     check_layer(MaxPool2d(kernel, stride), _x(2, 3, 7, 6))
 
 
-def test_batchnorm_train_and_eval():
-    bn = BatchNorm2d(3, dtype=F64)
+@pytest.mark.parametrize("shape", [(4, 3, 3, 3), (6, 3)])
+def test_batchnorm_train_and_eval(shape):
+    """BatchNorm2d on images and BatchNorm1d on (B, C) rows: finite differences."""
+    bn = (BatchNorm2d if len(shape) == 4 else BatchNorm1d)(3, dtype=F64)
     bn.g.value[...] = [1.5, 0.5, 2.0]
-    check_layer(bn, _x(4, 3, 3, 3), train=True)
-    check_layer(bn, _x(4, 3, 3, 3), train=False)
+    check_layer(bn, _x(*shape), train=True)
+    check_layer(bn, _x(*shape), train=False)
+
+
+def test_batchnorm1d_normalises_each_unit_over_the_batch():
+    x = _x(50, 4) * np.array([1.0, 3.0, 0.2, 7.0]) + 5.0
+    y, _ = BatchNorm1d(4, dtype=F64).forward(x, ForwardContext(True))
+    ref = (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5)
+    np.testing.assert_allclose(y, ref, atol=1e-12)
 
 
 def test_attention_patch_embed_cls_residual():
@@ -167,6 +176,7 @@ def test_losses_finite_differences():
 @pytest.mark.parametrize("kind,shape,kw", [
     ("mlp", (6,), dict(hidden=7, depth=3)),
     ("mlp", (1, 4, 4), dict(hidden=5, depth=2, dropout=0.2)),
+    ("mlp", (6,), dict(hidden=7, depth=2, batchnorm=True)),
     ("cnn", (1, 4, 4), dict(hidden=6, channels=(2, 3, 4))),
     ("cnn", (2, 4, 4), dict(hidden=6, channels=(2, 2, 3), batchnorm=True)),
     ("vit", (1, 4, 4), dict(hidden=8, depth=1, heads=2)),

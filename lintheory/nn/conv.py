@@ -150,8 +150,12 @@ class MaxPool2d(Layer):
         return dx.reshape(B, C, H, W).astype(e.dtype, copy=False)
 
 
-class BatchNorm2d(Layer):
-    """Per-channel batch normalisation; running statistics used when ``train`` is False."""
+class BatchNorm(Layer):
+    """Per-channel batch normalisation of ``(B, C)`` or ``(B, C, H, W)`` inputs.
+
+    Statistics are taken over every axis but the channel axis 1 (the batch, and the
+    positions of an image); the running statistics are used when ``train`` is False.
+    """
 
     def __init__(self, channels: int, *, name: str = "bn", dtype=np.float32,
                  momentum: float = 0.1, eps: float = 1e-5):
@@ -166,13 +170,18 @@ class BatchNorm2d(Layer):
         """``[g, b]``, each ``(C,)``."""
         return [self.g, self.b]
 
+    @staticmethod
+    def _axes(x):
+        """(reduction axes, broadcast shape) for an input with channels on axis 1."""
+        return (0,) + tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
+
     def forward(self, x, ctx):
-        """x ``(B, C, H, W)`` -> same shape; batch statistics (and running update) in train
+        """x ``(B, C, ...)`` -> same shape; batch statistics (and running update) in train
         mode, running ones otherwise; caches ``(xhat, inv, train)``."""
-        sh = (1, -1, 1, 1)
+        ax, sh = self._axes(x)
         if ctx.train:
-            mu = x.mean(axis=(0, 2, 3))
-            var = x.var(axis=(0, 2, 3))
+            mu = x.mean(axis=ax)
+            var = x.var(axis=ax)
             n = x.size // x.shape[1]
             m = self.momentum
             self.running_mean[...] = (1 - m) * self.running_mean + m * mu
@@ -185,13 +194,19 @@ class BatchNorm2d(Layer):
         return y, (xhat, inv, bool(ctx.train))
 
     def backward(self, e, cache, ctx):
-        """e ``(B, C, H, W)`` -> exact input error (weight-free, SPEC §6); fills g/b grads."""
+        """e ``(B, C, ...)`` -> exact input error (weight-free, SPEC §6); fills g/b grads."""
         xhat, inv, train = cache
-        sh = (1, -1, 1, 1)
-        self.g.grad[...] = -(e * xhat).sum(axis=(0, 2, 3))
-        self.b.grad[...] = -e.sum(axis=(0, 2, 3))
+        ax, sh = self._axes(e)
+        self.g.grad[...] = -(e * xhat).sum(axis=ax)
+        self.b.grad[...] = -e.sum(axis=ax)
         gh = e * self.g.value.reshape(sh)
         if not train:
             return gh * inv.reshape(sh)
-        return inv.reshape(sh) * (gh - gh.mean(axis=(0, 2, 3), keepdims=True)
-                                  - xhat * (gh * xhat).mean(axis=(0, 2, 3), keepdims=True))
+        return inv.reshape(sh) * (gh - gh.mean(axis=ax, keepdims=True)
+                                  - xhat * (gh * xhat).mean(axis=ax, keepdims=True))
+
+
+#: the same layer, named for its use after convolutions ``(B, C, H, W)``
+BatchNorm2d = BatchNorm
+#: the same layer, named for its use after Linear layers ``(B, C)``
+BatchNorm1d = BatchNorm

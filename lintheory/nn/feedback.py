@@ -21,7 +21,9 @@ dfa        ``e_s (Q P)^T``, fixed random    -
 ``C`` is the error covariance, centred over the batch and divided by the largest
 per-unit standard deviation plus ``cov_eps``; at the output layer it is the covariance of
 the one-hot targets instead. With ``rank=None`` the channel is unconstrained
-(``r = D_out``); a fixed unconstrained ``P`` is the identity and is not stored.
+(``r = D_out``); a fixed unconstrained ``P`` is the identity and is not stored, and so
+is an Oja-learned ``P`` as wide as its source (``r = D_src``): Oja's update of an
+orthonormal square ``P`` is zero, so RAF at full rank is KP with ``B = Q``.
 
 ``q_init_scale`` multiplies the random initial ``Q`` (default 1; 0 starts ``Q`` at zero, so
 a learned ``Q`` is built only from the KP updates ``h (P e)^T``: without decay the random
@@ -47,9 +49,17 @@ def centred_scaled(E: np.ndarray, eps: float, centre: bool = True, scale: bool =
 
 
 def oja_delta(P: np.ndarray, Ec: np.ndarray) -> np.ndarray:
-    """Oja's subspace update ``P C (I - P^T P)`` with ``C = Ec^T Ec / N``, in O(N D r)."""
+    """Oja's subspace update ``P C (I - P^T P)`` with ``C = Ec^T Ec / N``, in O(N D r).
+
+    With ``Y = Ec P^T (N, r)`` the update is ``(Y^T Ec - (Y^T Y) P) / N``; the product
+    ``(Y^T Y) P`` costs ``r^2 (N + D)`` and the factored ``Y^T (Y P)`` costs ``2 N r D``,
+    and the cheaper order is taken.
+    """
     Y = Ec @ P.T                                  # (N, r)
-    return (Y.T @ Ec - (Y.T @ Y) @ P) / Ec.shape[0]
+    n, r = Y.shape
+    if r * (n + P.shape[1]) <= 2 * n * P.shape[1]:
+        return (Y.T @ Ec - (Y.T @ Y) @ P) / n
+    return (Y.T @ (Ec - Y @ P)) / n
 
 
 class Feedback:
@@ -114,8 +124,10 @@ class Feedback:
                 )
         self.rank = r
         kind = "feedback"
-        if rank is None and self.p_rule is None:
-            # unconstrained and fixed: P = identity, B = Q
+        if (rank is None and self.p_rule is None) or (r == d_src and self.p_rule == "oja"):
+            # unconstrained and fixed: P = identity, B = Q. Unconstrained Oja: from any
+            # orthonormal square P the update P C (I - P^T P) vanishes, so P never moves and
+            # B = Q P is Q rotated once; P = I is that rule at no cost (and no P is stored).
             q = rng.normal(0.0, w_std, size=(d_in, d_src)).astype(dtype)
         else:
             g = rng.normal(size=(d_src, r))
@@ -167,7 +179,7 @@ class Feedback:
         Q, P = self.Q, self.P
         if self.q_rule == "kp":
             Q.grad[...] = -(hm.T @ pe) + h["q_decay"] * Q.value
-        if self.p_rule == "oja":
+        if self.p_rule == "oja" and P is not None:
             Ec = centred_scaled(sig, h["cov_eps"], h["centre"], h["scale"])
             P.grad[...] = -h["p_lr_scale"] * oja_delta(P.value, Ec) + h["p_decay"] * P.value
         if self.q_rule == "normative" or self.p_rule == "normative":

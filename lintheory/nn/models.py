@@ -178,8 +178,11 @@ def feedback_alignment(name, fb, Wm, errors=None) -> dict:
         rep["norm_ratio"] = float(np.linalg.norm(B) / (np.linalg.norm(Wt) + 1e-30))
         if fb.P is None:                                 # P = I: Q itself should be W^T
             rep["q_dist"] = float(np.linalg.norm(B - Wt) / (np.linalg.norm(Wt) + 1e-30))
-    if fb.P is not None:
-        P = fb.P.value.astype(np.float64)
+    # an Oja-learned P as wide as its source is stored as P = I (feedback.py)
+    P = None if fb.P is None else fb.P.value.astype(np.float64)
+    if P is None and fb.p_rule is not None:
+        P = np.eye(fb.rank)
+    if P is not None:
         r = P.shape[0]
         rep["orth_err"] = float(np.linalg.norm(P @ P.T - np.eye(r)))
         if not fb.direct:
@@ -208,11 +211,11 @@ def build_model(kind: str, input_shape, n_classes: int, *, rule="bp", rank=None,
     """Build a model and wire its feedback.
 
     kind : "mlp" (``depth`` hidden ReLU layers of width ``hidden``, default 4 x 256;
-        ``dropout=p`` optional), "cnn" (see ``cnn.build_cnn``: ``hidden`` is the width of
-        the dense layer, default 128; ``channels``, ``batchnorm``, ``dropout``), "vit"
-        (see ``vit.build_vit``: ``hidden`` (alias ``dim``) is the token dimension, default
-        64, ``depth`` (alias ``blocks``) the number of blocks, default 2; ``heads``,
-        ``patch``, ``mlp_ratio``, ``dropout``).
+        ``dropout=p``, ``batchnorm=True`` optional), "cnn" (see ``cnn.build_cnn``:
+        ``hidden`` is the width of the dense layer, default 128; ``channels``,
+        ``batchnorm``, ``dropout``), "vit" (see ``vit.build_vit``: ``hidden`` (alias
+        ``dim``) is the token dimension, default 64, ``depth`` (alias ``blocks``) the
+        number of blocks, default 2; ``heads``, ``patch``, ``mlp_ratio``, ``dropout``).
     rule, rank : one value or one per feedback layer (``Model.feedback_layers``).
     feedback_kwargs : rule hyperparameters (``q_decay``, ``p_decay``, ``p_lr_scale``,
         ``centre``, ``scale``, ``cov_eps``, ``clip``, ``source``, ``q_init_scale``).
@@ -253,7 +256,7 @@ def build_model(kind: str, input_shape, n_classes: int, *, rule="bp", rank=None,
 
 
 _KIND_OPTIONS = {
-    "mlp": ("dropout",),
+    "mlp": ("dropout", "batchnorm"),
     "cnn": ("channels", "batchnorm", "dropout"),
     "vit": ("heads", "patch", "mlp_ratio", "dropout", "dim", "blocks"),
 }
@@ -277,11 +280,15 @@ def _alias(name, value, alias, alias_value):
 
 
 def build_mlp(input_shape, n_classes, *, hidden=256, depth=4, rng, dtype=np.float32,
-              dropout: float = 0.0) -> Sequential:
-    """``depth`` hidden layers ``Linear -> ReLU (-> Dropout)``, then a Linear head.
+              dropout: float = 0.0, batchnorm: bool = False) -> Sequential:
+    """``depth`` hidden layers ``Linear (-> BatchNorm1d) -> ReLU (-> Dropout)``, then a
+    Linear head.
 
-    ``hidden`` is an int or a list of ``depth`` widths.
+    ``hidden`` is an int or a list of ``depth`` widths. ``batchnorm`` puts a BatchNorm1d
+    between each hidden Linear layer and its ReLU (as the paper's authors' CIFAR-10 MLP);
+    the normalisation is weight-free for the feedback, so it passes errors exactly.
     """
+    from .conv import BatchNorm1d
     from .layers import Dropout, Flatten, ReLU
 
     if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 0:
@@ -293,7 +300,10 @@ def build_mlp(input_shape, n_classes, *, hidden=256, depth=4, rng, dtype=np.floa
     layers = [Flatten()] if len(input_shape) > 1 else []
     d = int(np.prod(input_shape))
     for i, w in enumerate(widths):
-        layers += [Linear(d, int(w), rng=rng, name=f"fc{i + 1}", dtype=dtype), ReLU()]
+        layers.append(Linear(d, int(w), rng=rng, name=f"fc{i + 1}", dtype=dtype))
+        if batchnorm:
+            layers.append(BatchNorm1d(int(w), name=f"bn{i + 1}", dtype=dtype))
+        layers.append(ReLU())
         if dropout:
             layers.append(Dropout(dropout))
         d = int(w)

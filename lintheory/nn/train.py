@@ -78,6 +78,7 @@ class TrainConfig:
     grayscale: bool = False
     dtype: str = "float32"
     eval_batch_size: int = 512
+    train_eval_max: int | None = 10000
     model_kwargs: dict = field(default_factory=dict)
     feedback_kwargs: dict = field(default_factory=dict)
 
@@ -136,6 +137,8 @@ class TrainConfig:
             set_("classes", tuple(int(c) for c in self.classes))
         check_choice("dtype", self.dtype, DTYPES)
         set_("eval_batch_size", check_int("eval_batch_size", self.eval_batch_size, low=1))
+        if self.train_eval_max is not None:
+            set_("train_eval_max", check_int("train_eval_max", self.train_eval_max, low=1))
         for name in ("model_kwargs", "feedback_kwargs"):
             value = getattr(self, name)
             if not isinstance(value, dict):
@@ -255,9 +258,11 @@ def train(config: TrainConfig | None = None, *, progress: bool = False, data=Non
     -------
     dict with ``config`` (dict), ``key``, ``data`` (sizes), ``epoch`` (1..E), per-epoch
     lists ``train_loss``, ``train_acc``, ``val_loss``, ``val_acc``, ``test_loss``,
-    ``test_acc`` (evaluated after each epoch in eval mode on the whole split; validation
-    entries are None when ``val_fraction`` is 0), ``lr`` per epoch, ``feedback`` (the
-    model's final per-layer feedback report), ``seconds`` and ``n_params``.
+    ``test_acc`` (evaluated after each epoch in eval mode on the whole split -- the
+    training split on its first ``train_eval_max`` examples, which the shuffle makes a
+    fixed random sample; validation entries are None when ``val_fraction`` is 0),
+    ``lr`` per epoch, ``feedback`` (the model's final per-layer feedback report),
+    ``seconds`` and ``n_params``.
 
     Raises
     ------
@@ -355,7 +360,8 @@ def _train(config, *, progress, data) -> dict:
             hist["lr"].append(float(opt.lr))
             for s in schedulers:
                 s.step()
-            tr = evaluate(model, X, y, batch_size=config.eval_batch_size)
+            n_ev = len(y) if config.train_eval_max is None else config.train_eval_max
+            tr = evaluate(model, X[:n_ev], y[:n_ev], batch_size=config.eval_batch_size)
             va = evaluate(model, data.X_val, data.y_val, batch_size=config.eval_batch_size)
             te = evaluate(model, data.X_test, data.y_test, batch_size=config.eval_batch_size)
             bad = [p.name for p in params + fb_params if not np.all(np.isfinite(p.value))]
