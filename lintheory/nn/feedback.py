@@ -25,6 +25,11 @@ the one-hot targets instead. With ``rank=None`` the channel is unconstrained
 is an Oja-learned ``P`` as wide as its source (``r = D_src``): Oja's update of an
 orthonormal square ``P`` is zero, so RAF at full rank is KP with ``B = Q``.
 
+``oja_drive`` (direct rules only; layered rules ignore it): ``"error"`` (default, as the
+paper's authors do) drives Oja by the source error ``e_s`` that ``P`` projects;
+``"targets"`` by the one-hot targets (needs ``source="output"``), the covariance the deep
+linear derivation's alternative uses (derivations/deep_linear.md).
+
 ``q_init_scale`` multiplies the random initial ``Q`` (default 1; 0 starts ``Q`` at zero, so
 a learned ``Q`` is built only from the KP updates ``h (P e)^T``: without decay the random
 initial component of ``Q`` never goes away, SPEC §5).
@@ -73,7 +78,11 @@ class Feedback:
     HYPER = {
         "q_decay": 0.0, "p_decay": 0.0, "p_lr_scale": 1.0, "centre": True, "scale": True,
         "cov_eps": 1e-8, "clip": None, "source": "output", "q_init_scale": 1.0,
+        "oja_drive": "error",
     }
+    OJA_DRIVES = ("error", "targets")
+    """Values of ``oja_drive`` (direct rules: what Oja's covariance is taken of), the same
+    name, values and default as ``lintheory.deep`` (``integrate_deep(..., oja_drive=)``)."""
 
     def __init__(self, **hyper):
         unknown = set(hyper) - set(self.HYPER)
@@ -85,6 +94,11 @@ class Feedback:
         h = {**self.HYPER, **hyper}
         if h["source"] not in ("output", "penultimate"):
             raise ValueError(f"source must be 'output' or 'penultimate', got {h['source']!r}")
+        if h["oja_drive"] not in self.OJA_DRIVES:
+            raise ValueError(f"oja_drive must be 'error' or 'targets', got {h['oja_drive']!r}")
+        if h["oja_drive"] == "targets" and h["source"] != "output":
+            raise ValueError("oja_drive='targets' needs source='output' (the targets live in "
+                             "the output space that P projects from)")
         number = (int, float, np.integer, np.floating)
         for key in ("q_decay", "p_decay", "p_lr_scale", "cov_eps", "q_init_scale"):
             if not isinstance(h[key], number) or not np.isfinite(h[key]) or h[key] < 0:

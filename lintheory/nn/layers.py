@@ -51,7 +51,8 @@ class WeightLayer(Layer):
             return None, False
         if fb.direct:
             e_s = ctx.source_error(fb.hyper["source"])
-            d = fb.backward(x.reshape(x.shape[0], -1), e_s, None, e_s)
+            d = fb.backward(x.reshape(x.shape[0], -1), e_s, None,
+                            ctx.targets if fb.hyper["oja_drive"] == "targets" else e_s)
             if ctx.compare_bp:
                 ctx.bp_cosines[self.name] = _cosine(d, self._bp_input_error(em, x.shape))
             return d.reshape(x.shape), True
