@@ -270,6 +270,9 @@ def test_figure_deep_cli(tmp_path):
     assert len(data["panels"]) == 10
     p = data["panels"][0]
     assert len(p["ode"]) == len(p["times"]) and len(p["sgd"]) == len(p["sgd_times"])
+    assert data["config"]["oja_drive"] == "error"
+    assert all(0 <= q["sgd_ode_gap"] < 0.2 for q in data["panels"]), \
+        [q["sgd_ode_gap"] for q in data["panels"]]
     assert main(["figure-deep", "--depths", "1", "--out", str(out), "--quiet"]) == 2
 
 
@@ -288,3 +291,12 @@ def test_simulate_cli_depth(tmp_path):
     assert data["parameters"]["widths"] == [7, 5] and data["parameters"]["ranks"] == [2, 3]
     assert len(data["mode_strengths"]) == 3 and "sgd" in data
     assert main(["simulate", "--depth", "3", "--widths", "7", "--out", str(out)]) == 2
+    # dRAF's Oja drive: default "error", "targets" on request (the option reaches the engines)
+    base = ["simulate", "--depth", "3", "--widths", "5,5", "--n", "6", "--m", "4", "--d", "2",
+            "--samples", "40", "--rule", "draf", "--T", "1", "--points", "2", "--lam", "0.1",
+            "--init-scale", "0.5", "--quiet"]
+    for drive in (None, "targets"):
+        extra = [] if drive is None else ["--oja-drive", drive]
+        assert main([*base, *extra, "--out", str(out)]) == 0
+        data = read_json(out)
+        assert data["parameters"]["oja_drive"] == data["info"]["oja_drive"] == (drive or "error")

@@ -81,6 +81,10 @@ def add_arguments(p):
     p.add_argument("--lam", type=float, default=0.0, help="decay of Q (KP-Q, RAF)")
     p.add_argument("--wd", type=float, default=0.0, help="weight decay on W1, W2")
     p.add_argument("--p-rate", type=float, default=1.0, help="Oja rate ratio eta_P / eta")
+    p.add_argument("--oja-drive", default="error", choices=("error", "targets"),
+                   help="dRAF: what each P learns from by Oja's rule, the output error "
+                   "(default, as the paper's authors do) or the targets (Sigma_yy); the same "
+                   "option as the NumPy engine's oja_drive")
     p.add_argument("--method", default="ode", choices=("ode", "sgd", "both"), help="engine(s)")
     p.add_argument("--lr", type=float, default=0.005, help="SGD learning rate (t = lr * steps)")
     p.add_argument("--batch", default="full", help="SGD batch: full, online or an integer size")
@@ -129,13 +133,15 @@ def run(args) -> int:
                               rng=np.random.default_rng([args.seed, 1]),
                               direct=get_deep_rule(args.rule).direct)
         simulate = simulate_deep  # noqa: F811 - same call, deep engines
+        extra = {"oja_drive": args.oja_drive}
     else:
+        extra = {}
         init = make_init(task, args.k, r, args.init, scale=args.init_scale,
                          rng=np.random.default_rng([args.seed, 1]))
     runs = simulate(
         task, args.rule, init, times, method=args.method, lr=lr, batch=batch, lam=args.lam,
         wd=args.wd, p_rate=args.p_rate, rng=np.random.default_rng([args.seed, 2]),
-        solver=args.solver, rtol=args.rtol, atol=args.atol, progress=not args.quiet,
+        solver=args.solver, rtol=args.rtol, atol=args.atol, progress=not args.quiet, **extra,
     )
 
     primary = runs["ode"] if "ode" in runs else runs["sgd"]
@@ -149,7 +155,8 @@ def run(args) -> int:
         "rtol": args.rtol, "atol": args.atol,
     }
     if deep:
-        params.update(depth=init.depth, widths=list(init.widths), ranks=list(init.ranks))
+        params.update(depth=init.depth, widths=list(init.widths), ranks=list(init.ranks),
+                      oja_drive=args.oja_drive)
     result = {
         "lintheory_version": __version__,
         "parameters": params,

@@ -39,6 +39,7 @@ class DeepFigureConfig:
     low_rank: int = 2
     product_init: float = 1e-3
     lam: float = 0.1
+    oja_drive: str = "error"
     T: float = 80.0
     ode_points: int = 121
     sgd_points: int = 12
@@ -60,6 +61,8 @@ def deep_figure_data(cfg: DeepFigureConfig = DeepFigureConfig(), *, progress=Fal
     unrotated, seeded). ``lam`` is the Q decay of KP-like rules (RAF, dRAF). Panels are
     independent and seeded by ``(seed, L, r)``: ``workers`` local processes (or a Dask
     ``scheduler``) give identical numbers (:func:`lintheory.parallel.map_runs`).
+    Each panel records ``sgd_ode_gap``: the largest ``|a_i^SGD - a_i^ODE|`` over modes and
+    SGD times, with the ODE evaluated at the SGD times. ``oja_drive`` is dRAF's Oja drive.
     """
     from ..parallel import map_runs
 
@@ -94,16 +97,23 @@ def _deep_panel(job) -> dict:
     r = {"full": cfg.d, "d": cfg.d, "low": cfg.low_rank}[rk]
     w0 = make_deep_init(task, [cfg.width] * (L - 1), r, scale=cfg.product_init ** (1.0 / L),
                         rng=np.random.default_rng([cfg.seed, L, r]), direct=rule.direct)
-    ode = integrate_deep(task, rule, w0, t_ode, lam=cfg.lam)
+    t_sgd = np.unique(np.round(_times(cfg.T, cfg.sgd_points)[1:] / cfg.lr)) * cfg.lr
+    t_all = np.unique(np.concatenate([t_ode, t_sgd])) if sgd else t_ode
+    ode_all = integrate_deep(task, rule, w0, t_all, lam=cfg.lam, oja_drive=cfg.oja_drive)
+    on_ode = np.searchsorted(t_all, t_ode)
     panel = {"title": f"L = {L}: {title}" + (f" ({r})" if rk != "full" else ""),
              "depth": L, "rule": name, "rank": None if rk == "full" else r,
-             "times": t_ode, "ode": ode.mode_strengths, "ode_nfev": ode.info["nfev"]}
+             "times": t_ode, "ode": ode_all.mode_strengths[on_ode],
+             "ode_nfev": ode_all.info["nfev"]}
     if sgd:
-        t_sgd = np.unique(np.round(_times(cfg.T, cfg.sgd_points)[1:] / cfg.lr)) * cfg.lr
         run = run_sgd_deep(task, rule, w0, t_sgd, lr=cfg.lr, batch=cfg.batch, lam=cfg.lam,
-                           rng=np.random.default_rng([cfg.seed, L, 7]))
+                           oja_drive=cfg.oja_drive, rng=np.random.default_rng([cfg.seed, L, 7]))
         panel["sgd_times"] = run.times
         panel["sgd"] = run.mode_strengths
+        # SGD-ODE gap: the ODE evaluated at the SGD times themselves (no interpolation)
+        near = np.abs(t_all[:, None] - run.times[None, :]).argmin(axis=0)
+        a_ode = ode_all.mode_strengths[near]
+        panel["sgd_ode_gap"] = float(np.max(np.abs(run.mode_strengths - a_ode)))
     return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in panel.items()}
 
 
