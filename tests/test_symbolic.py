@@ -18,12 +18,13 @@ from lintheory.weights import Weights
 
 # For every check: the broken variant(s) (see lintheory.symbolic.mutants) it must catch.
 BROKEN = {
-    "avg.*": ["sign_flip"],
+    "avg.*": ["sign_flip", "wd_sign_flip", "wd_missing"],
     "avg.bp.*": ["missing_transpose"],
     "rot.bp.*": ["missing_transpose", "rotate_missing_transpose"],
     "rot.fa.*": ["rotate_q_too", "rotate_missing_transpose"],
     "rot.kp.*": ["rotate_q_too"],
     "rot.raf.*": ["rotate_q_too"],
+    "rot.integrator*": ["rotate_q_too", "rotate_missing_transpose"],
     "fp.eq6": ["transport_always"],
     "fp.spi.matrix": ["transport_always"],
     "fp.spi.explicit": ["claim_unique", "claim_missing_transpose"],

@@ -45,3 +45,59 @@ def test_list_and_errors(capsys):
     assert main(["verify", "--only", "zzz"]) == 2
     assert "matches no check" in capsys.readouterr().err
     assert main(["verify", "--only", "saxe.flow", "--break", "nope"]) == 2
+
+
+def test_weight_decay_is_checked(capsys):
+    """The averaging checks run with a symbolic weight decay: a wrong sign or a missing
+    ``- wd W`` term in the flow FAILS them (issue 10)."""
+    for variant in ("wd_sign_flip", "wd_missing"):
+        assert main(["verify", "--only", "avg.fa.explicit,avg.raf.matrix", "--break",
+                     variant, "--quiet"]) == 1
+        assert "0/2 verified" in capsys.readouterr().out
+
+
+def test_a_broken_integrator_rotation_fails_verify(monkeypatch, capsys):
+    """``verify`` calls the integrator's own rotation: a bug put into the integrator module
+    (Pbar = P U^T instead of P U) makes ``rot.integrator`` FAIL, and it really changes what
+    the integrator returns (so the check guards the simulated numbers)."""
+    import numpy as np
+
+    import lintheory.dynamics as integrator
+    from lintheory import integrate, make_init, make_task
+    from lintheory.weights import Weights
+
+    class BrokenWeights(Weights):
+        def rotate(self, task):
+            if self.rotated:
+                return self
+            return Weights(self.W1 @ task.V, task.U.T @ self.W2, self.Q, self.P @ task.U.T,
+                           True)
+
+    task = make_task(n=5, m=3, d=2, N=40, seed=0)
+    w0 = make_init(task, 4, 2, scale=0.3, rng=1)
+    good = integrate(task, "raf", w0, [0.0, 1.0], frame="unrotated").P[-1]
+    assert main(["verify", "--only", "rot.integrator", "--quiet"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(integrator, "Weights", BrokenWeights)
+    bad = integrate(task, "raf", w0, [0.0, 1.0], frame="unrotated").P[-1]
+    assert np.max(np.abs(bad - good)) > 1e-3
+    assert main(["verify", "--only", "rot.integrator", "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED rot.integrator (A14, A37)" in out and "1/2 verified" in out  # deep ok
+
+
+def test_a_broken_deep_integrator_rotation_fails_verify(monkeypatch, capsys):
+    """Same for the deep integrator: ``DeepWeights.rotate`` forgetting the output P."""
+    import lintheory.deep.dynamics as integrator
+    from lintheory.deep.weights import DeepWeights
+
+    class BrokenDeep(DeepWeights):
+        def rotate(self, task):
+            if self.rotated:
+                return self
+            Ws = (self.Ws[0] @ task.V, *self.Ws[1:-1], task.U.T @ self.Ws[-1])
+            return DeepWeights(Ws, self.Qs, self.Ps, True, self.direct)
+
+    monkeypatch.setattr(integrator, "DeepWeights", BrokenDeep)
+    assert main(["verify", "--only", "rot.integrator.deep", "--quiet"]) == 1
+    assert "FAILED rot.integrator.deep" in capsys.readouterr().out

@@ -6,6 +6,10 @@ the right-hand side :func:`lintheory.flow.flow` that the ODE integrator compiles
 the inputs are whitened (``Sigma_xx = I``); the continuous-time limit (A8, A12, A34-A36)
 is then ``dW/dt = <Delta W> / eta`` with ``t = eta * steps`` (``tau = 1``).
 
+Every decay is a symbol (``lambda`` on ``Q``, ``wd`` on ``W1`` and ``W2``), so the decay
+terms of the flow are checked against the per-sample rule too (a wrong sign or a missing
+``- wd W`` fails: broken variants ``wd_sign_flip``, ``wd_missing``).
+
 Derivation: ``derivations/01_fa_averaging.md`` and ``derivations/03_raf_averaging.md``.
 """
 
@@ -34,21 +38,24 @@ RULE_EQS = {
 }
 
 
-def sample_update(W1, W2, Q, P, x, y, rule, *, lam=0, p_rate=1, count=1, eye_m=None):
+def sample_update(W1, W2, Q, P, x, y, rule, *, lam=0, wd=0, p_rate=1, count=1, eye_m=None):
     """One sample's update divided by ``eta`` (SPEC §3 table; paper A1, A27, Eq. 8).
 
-    ``h = W1 x``, ``e = y - W2 h``; ``Delta W2 = e h^T``; ``Delta W1 = W2^T e x^T`` (BP)
-    or ``Q P e x^T``; ``Delta Q = h (P e)^T - lam Q``; ``Delta P = p_rate P y y^T (I - P^T P)``.
+    ``h = W1 x``, ``e = y - W2 h``; ``Delta W2 = e h^T - wd W2``; ``Delta W1 = W2^T e x^T``
+    (BP) or ``Q P e x^T``, minus ``wd W1``; ``Delta Q = h (P e)^T - lam Q``;
+    ``Delta P = p_rate P y y^T (I - P^T P)``. ``wd`` is the optional weight decay on the
+    forward weights (SPEC §3), ``lam`` the decay of ``Q``.
 
     With ``x`` (n x N) and ``y`` (m x N) holding N samples as columns, the products
     ``a b^T`` become sums over samples, so the result is the *sum* of the N updates;
-    pass ``count=N`` so that the constant decay term ``-lam Q`` is also summed N times.
+    pass ``count=N`` so that the constant decay terms ``-lam Q``, ``-wd W`` are also
+    summed N times.
     """
     rule = get_rule(rule)
     h = W1 @ x
     e = y - W2 @ h
-    dW2 = e @ h.T
-    dW1 = (W2.T @ e if rule.transport else Q @ (P @ e)) @ x.T
+    dW2 = e @ h.T - W2 * (count * wd)
+    dW1 = (W2.T @ e if rule.transport else Q @ (P @ e)) @ x.T - W1 * (count * wd)
     dQ = h @ (P @ e).T - Q * (count * lam) if rule.learns_Q else None
     if rule.learns_P:
         I = eye_m if eye_m is not None else sp.eye(P.shape[1])
@@ -82,17 +89,17 @@ def check_matrix(rule, flow=None):
     Q, P = sp.MatrixSymbol("Q", k, r), sp.MatrixSymbol("P", r, m)
     X, Y = sp.MatrixSymbol("X", n, Ns), sp.MatrixSymbol("Y", m, Ns)
     Syx, Syy = sp.MatrixSymbol("Sigma_yx", m, n), sp.MatrixSymbol("Sigma_yy", m, m)
-    lam, p_rate = sp.symbols("lambda p_rate", positive=True)
+    lam, wd, p_rate = sp.symbols("lambda wd p_rate", positive=True)
     rules = {
         (X, X.T): (N, None),
         (Y, X.T): (N, Syx),
         (X, Y.T): (N, Syx.T),
         (Y, Y.T): (N, Syy),
     }
-    sums = sample_update(W1, W2, Q, P, X, Y, rule, lam=lam, p_rate=p_rate, count=N,
+    sums = sample_update(W1, W2, Q, P, X, Y, rule, lam=lam, wd=wd, p_rate=p_rate, count=N,
                          eye_m=sp.Identity(m))
     avg = [None if s is None else rewrite_products(s / N, rules) for s in sums]
-    rhs = call_flow(flow, (W1, W2, Q, P), Syx, Syy, rule, lam=lam, p_rate=p_rate)
+    rhs = call_flow(flow, (W1, W2, Q, P), Syx, Syy, rule, lam=lam, wd=wd, p_rate=p_rate)
     return zero_outcome(**_compare(avg, rhs))
 
 
@@ -111,20 +118,20 @@ def check_explicit(rule, flow=None):
     m, n, k, r = (SIZES[c] for c in "mnkr")
     Xs, N = whitened_inputs(n)
     E = Explicit({"w1": (k, n), "w2": (m, k), "q": (k, r), "p": (r, m), "y": (m, N)},
-                 scalars=("lambda", "p_rate"))
+                 scalars=("lambda", "wd", "p_rate"))
     W1, W2, Q, P, Y = E["w1"], E["w2"], E["q"], E["p"], E["y"]
-    lam, p_rate = E["lambda"], E["p_rate"]
+    lam, wd, p_rate = E["lambda"], E["wd"], E["p_rate"]
     X = E.const(Xs)
     sums = None
     for mu in range(N):
         upd = sample_update(W1, W2, Q, P, X[:, mu : mu + 1], Y[:, mu : mu + 1], rule,
-                            lam=lam, p_rate=p_rate, eye_m=E.eye(m))
+                            lam=lam, wd=wd, p_rate=p_rate, eye_m=E.eye(m))
         sums = list(upd) if sums is None else [
             None if a is None else a + b for a, b in zip(sums, upd)
         ]
     avg = [None if v is None else v / N for v in sums]
     Sxx, Syx, Syy = X @ X.T / N, Y @ X.T / N, Y @ Y.T / N
-    rhs = call_flow(flow, (W1, W2, Q, P), Syx, Syy, rule, lam=lam, p_rate=p_rate)
+    rhs = call_flow(flow, (W1, W2, Q, P), Syx, Syy, rule, lam=lam, wd=wd, p_rate=p_rate)
     whitened = zero_outcome(Sigma_xx_minus_I=Sxx - E.eye(n))
     return first_failure(whitened, zero_outcome(**_compare(avg, rhs)))
 

@@ -81,6 +81,16 @@ def drop_feedback_row(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam
     return tuple(out)
 
 
+def wd_sign_flip(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, wd, p_rate):
+    """Weight decay with the wrong sign: ``dW = ... + wd W`` (the weights grow)."""
+    return flow(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, -1 * wd, p_rate)
+
+
+def wd_missing(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, wd, p_rate):
+    """The weight-decay terms ``- wd W1``, ``- wd W2`` dropped."""
+    return flow(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, 0 * wd, p_rate)
+
+
 def rotate_q_too(W1, W2, Q, P, U, V):
     """The SVD rotation applied to ``Q`` as well (``U^T Q``; needs ``k = m``)."""
     return W1 @ V, U.T @ W2, U.T @ Q, P @ U
@@ -133,6 +143,8 @@ FLOWS = {
     "missing_transpose": missing_transpose,
     "transport_always": transport_always,
     "drop_feedback_row": drop_feedback_row,
+    "wd_sign_flip": wd_sign_flip,
+    "wd_missing": wd_missing,
 }
 ROTATIONS = {"rotate_q_too": rotate_q_too, "rotate_missing_transpose": rotate_missing_transpose}
 CLAIMS = {"claim_unique": claim_unique, "claim_missing_transpose": claim_missing_transpose}
