@@ -44,6 +44,8 @@ TITLES = {
 DATA_NOTE = {
     "digits": "scikit-learn 8x8 digits (1,797 images) on CPU, not CIFAR",
     "mnist1d": "MNIST-1D (5,000 sequences) on CPU, not CIFAR",
+    "cifar10": "CIFAR-10, 4 x 512 MLP with BatchNorm, {epochs} epochs on CPU "
+               "(the paper: 160 on GPU)",
 }
 
 
@@ -52,6 +54,7 @@ class Figure3Config:
     """Every choice behind the figure (see :data:`PRESETS` for ``quick`` and ``full``)."""
 
     dataset: str = "digits"
+    data_dir: str | None = None          # cifar10: the user's copy (see nn.cifar10)
     seeds: tuple = (0, 1, 2)
     epochs: int = 30
     lr: float = 3e-3
@@ -61,6 +64,8 @@ class Figure3Config:
     hidden: int = 128
     depth: int = 3
     ranks: tuple = (1, 2, 4, 8, 16, 32)
+    layer_ranks: tuple | None = None     # panel a's ranks (None: ``ranks``)
+    batchnorm: bool = False              # BatchNorm1d after each hidden MLP layer
     classes: tuple = (2, 5, 10)
     class_ranks: tuple = (1, 2, 4, 8, 16)
     draf_ranks: tuple = (1, 2, 4, 10)
@@ -91,7 +96,12 @@ class Figure3Config:
             raise ValueError(f"panels must be letters from {PANELS!r}, got {self.panels!r}")
         if not self.seeds:
             raise ValueError("seeds must hold at least one seed")
-        for name in ("ranks", "class_ranks", "draf_ranks", "vit_ranks"):
+        if self.dataset != "cifar10" and self.data_dir is not None:
+            raise ValueError(f"data_dir is an option of dataset 'cifar10' only, not of "
+                             f"{self.dataset!r}")
+        for name in ("ranks", "class_ranks", "draf_ranks", "vit_ranks", "layer_ranks"):
+            if getattr(self, name) is None and name == "layer_ranks":
+                continue
             if not getattr(self, name) or min(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be integers >= 1, got {getattr(self, name)}")
         if not all(0 < f <= 1 for f in self.cnn_fractions):
@@ -108,14 +118,50 @@ PRESETS = {
 }
 
 
+#: CIFAR-10 (``lintheory figure3 --dataset cifar10 --data-dir PATH``): the 4 x 512 MLP
+#: with the recipe chosen on the validation split (BatchNorm, Adam lr 1e-3, batch 32;
+#: nn.recipes), panels a-d. 49 full-size runs' worth of training: about 75 minutes with
+#: 2 workers on 2 cores (README); the CNN panel (e) does not fit (7-10 min an epoch).
+CIFAR_PRESETS = {
+    "full": Figure3Config(
+        dataset="cifar10", data_dir=None, seeds=(0, 1, 2), epochs=4, lr=1e-3, feedback_lr=None,
+        hidden=512, depth=4, batchnorm=True, ranks=(1, 2, 4, 10, 32), layer_ranks=(1,),
+        classes=(2, 5, 10), class_ranks=(1, 2, 5, 10), draf_ranks=(1, 10), panels="abcd",
+    ),
+    "quick": Figure3Config(
+        dataset="cifar10", data_dir=None, seeds=(0, 1), epochs=1, lr=1e-3, feedback_lr=None,
+        hidden=512, depth=4, batchnorm=True, ranks=(1, 10), layer_ranks=(1,),
+        classes=(2, 10), class_ranks=(1, 2), draf_ranks=(1,), panels="abd",
+    ),
+}
+
+
+def presets(dataset: str) -> dict:
+    """The ``full`` and ``quick`` configs for ``dataset`` (CIFAR-10's need ``data_dir``:
+    ``dataclasses.replace(presets("cifar10")["full"], data_dir=PATH)``)."""
+    return CIFAR_PRESETS if dataset == "cifar10" else {
+        k: dataclasses.replace(v, dataset=dataset) for k, v in PRESETS.items()}
+
+
+def data_note(cfg: Figure3Config) -> str:
+    """The figure's one-line statement of what data and training it shows."""
+    return DATA_NOTE[cfg.dataset].format(epochs=cfg.epochs)
+
+
 def _common(cfg: Figure3Config) -> dict:
-    return dict(dataset=cfg.dataset, lr=cfg.lr, feedback_lr=cfg.feedback_lr,
-                batch_size=cfg.batch_size)
+    out = dict(dataset=cfg.dataset, lr=cfg.lr, feedback_lr=cfg.feedback_lr,
+               batch_size=cfg.batch_size)
+    if cfg.data_dir is not None:
+        out["data_dir"] = cfg.data_dir
+    return out
 
 
 def _mlp(cfg, **kw) -> dict:
-    return dict(_common(cfg), model="mlp", hidden=cfg.hidden, depth=cfg.depth,
-                epochs=cfg.epochs, **kw)
+    out = dict(_common(cfg), model="mlp", hidden=cfg.hidden, depth=cfg.depth,
+               epochs=cfg.epochs, **kw)
+    if cfg.batchnorm:
+        out["model_kwargs"] = {"batchnorm": True}
+    return out
 
 
 def _net_recipe(cfg, q_init_scale, kw) -> dict:
@@ -142,6 +188,10 @@ def _vit(cfg, **kw) -> dict:
 def figure3_points(cfg: Figure3Config) -> list[dict]:
     """Every run of the figure: ``{"panel", "series", "x", "seed", "spec"}`` (specs repeat
     across panels where runs are shared, e.g. BP; the sweep runs each once)."""
+    if cfg.dataset == "cifar10" and not cfg.data_dir:
+        raise ValueError("dataset 'cifar10' needs data_dir (--data-dir PATH): a folder "
+                         "holding cifar-10-batches-py/, cifar-10-batches-bin/, train/ + test/ "
+                         "image folders, or a .zip of them")
     pts = []
 
     def add(panel, series, x, options):
@@ -157,7 +207,7 @@ def figure3_points(cfg: Figure3Config) -> list[dict]:
         for layer, dim in enumerate(dims):
             name = f"layer {layer + 1} of {len(dims)}" + (" (output)" if layer == len(dims) - 1
                                                           else f" ({dim} units)")
-            for r in sorted({min(r, dim) for r in cfg.ranks}):
+            for r in sorted({min(r, dim) for r in cfg.layer_ranks or cfg.ranks}):
                 add("a", name, r, _mlp(cfg, rule="raf", rank=layer_ranks(dims, r, layer)))
     if "b" in cfg.panels:
         add("b", "BP", None, bp)

@@ -503,7 +503,8 @@ def feedback_dims(spec: dict) -> list[int]:
     cfg = _config_from_spec(spec).replace(rank=None)
     data = load_dataset(cfg.dataset, classes=cfg.classes,
                         shape="flat" if cfg.model == "mlp" else "image", seed=cfg.data_seed,
-                        val_fraction=cfg.val_fraction)
+                        val_fraction=cfg.val_fraction, data_dir=cfg.data_dir,
+                        grayscale=cfg.grayscale)
     model = build_from_config(cfg, data, np.random.default_rng(0))
     dims = []
     for layer in model.feedback_layers:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import write_tiny_cifar10
 from PIL import Image
 
 from lintheory.nn import cifar10 as c10
@@ -429,13 +430,7 @@ def test_unpickler_allows_only_array_reconstruction():
 @pytest.fixture()
 def tiny_dir(tmp_path):
     """Binary batches: 20 images per data batch (10 per class in all), 20 test images."""
-    rng = np.random.default_rng(7)
-    y_train = rng.permutation(np.repeat(np.arange(10), 10))
-    y_test = np.repeat(np.arange(10), 2)
-    batches = [(_images(rng, y), y) for y in np.split(y_train, 5)]
-    batches.append((_images(rng, y_test, shift=50), y_test))
-    _write_bin(tmp_path / "cifar-10-batches-bin", batches)
-    return tmp_path
+    return write_tiny_cifar10(tmp_path)
 
 
 def _raw_of(d, X):

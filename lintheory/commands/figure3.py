@@ -35,31 +35,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--quick", action="store_true",
                         help="classroom preset: 2 seeds, fewer ranks and epochs")
-    parser.add_argument("--dataset", choices=("digits", "mnist1d"), default="digits")
-    parser.add_argument("--panels", type=_panels, default="abcdef",
-                        help="which panels to compute, e.g. ab or f")
+    parser.add_argument("--dataset", choices=("digits", "mnist1d", "cifar10"),
+                        default="digits", help="data set (default: digits)")
+    parser.add_argument("--data-dir", default=None, metavar="PATH",
+                        help="cifar10 only (required): your CIFAR-10 copy, a folder holding "
+                             "cifar-10-batches-py/ or cifar-10-batches-bin/, train/ + test/ "
+                             "image folders, or a .zip of them")
+    parser.add_argument("--panels", type=_panels, default=None,
+                        help="which panels to compute, e.g. ab or f (default: abcdef; "
+                             "cifar10: abcd, quick abd)")
     parser.add_argument("--seeds", type=positive_int, default=None,
                         help="number of seeds (default: 3, quick: 2)")
     parser.add_argument("--epochs", type=positive_int, default=None,
-                        help="MLP epochs (default: 30, quick: 12)")
+                        help="MLP epochs (default: 30, quick: 12; cifar10: 4, quick: 1)")
     parser.add_argument("--ranks", type=int_list, default=None,
-                        help="MLP ranks for panels a, b (default 1,2,4,8,16,32)")
+                        help="MLP ranks for panels a, b (default 1,2,4,8,16,32; cifar10: "
+                             "1,2,4,10,32, and rank 1 alone in panel a)")
     parser.add_argument("--lr", type=positive_float, default=None,
-                        help="Adam learning rate (default 3e-3)")
-    parser.add_argument("--results", default="results/figure3", metavar="DIR",
-                        help="sweep folder (one file per run; resumable)")
-    parser.add_argument("--out", default="figures/figure3", metavar="STEM",
-                        help="output stem: STEM.png, STEM.pdf, STEM.json")
+                        help="Adam learning rate (default 3e-3; cifar10: 1e-3)")
+    parser.add_argument("--results", default=None, metavar="DIR",
+                        help="sweep folder, one file per run; re-running resumes (default: "
+                             "results/figure3, cifar10: results/figure3_cifar10)")
+    parser.add_argument("--out", default=None, metavar="STEM",
+                        help="output stem: STEM.png, STEM.pdf, STEM.json (default: "
+                             "figures/figure3, cifar10: figures/figure3_cifar10)")
     add_worker_args(parser)
     add_quiet(parser)
 
 
 def build_config(args):
     """The ``quick`` or ``full`` preset of :mod:`lintheory.figure3` with the CLI overrides."""
-    from ..figure3 import PRESETS
+    from ..figure3 import presets
 
-    cfg = PRESETS["quick" if args.quick else "full"]
-    changes = {"dataset": args.dataset, "panels": args.panels}
+    cfg = presets(args.dataset)["quick" if args.quick else "full"]
+    changes = {}
+    if args.panels is not None:
+        changes["panels"] = args.panels
+    if args.data_dir is not None:
+        changes["data_dir"] = args.data_dir
     if args.seeds is not None:
         changes["seeds"] = tuple(range(args.seeds))
     if args.epochs is not None:
@@ -82,11 +95,16 @@ def run(args) -> int:
     import time
 
     from .. import __version__
-    from ..figure3 import DATA_NOTE, collect, figure3_points, plot_figure3
+    from ..figure3 import collect, data_note, figure3_points, plot_figure3
     from ..io import save_figure, write_json
     from ..sweep import run_sweep
 
     cfg = build_config(args)
+    stem = "figure3" if cfg.dataset != "cifar10" else "figure3_cifar10"
+    if args.results is None:
+        args.results = f"results/{stem}"
+    if args.out is None:
+        args.out = f"figures/{stem}"
     t0 = time.perf_counter()
     points = figure3_points(cfg)
     report = run_sweep("lintheory.sweep:train_run", [p["spec"] for p in points], args.results,
@@ -95,7 +113,7 @@ def run(args) -> int:
     data = collect(points, args.results)
     if not data["panels"]:
         raise ValueError("no run finished; nothing to plot\n" + report.summary())
-    note = DATA_NOTE[cfg.dataset]
+    note = data_note(cfg)
     fig = plot_figure3(data, note=note)
     paths = save_figure(fig, args.out)
     seconds = time.perf_counter() - t0

@@ -1,4 +1,5 @@
-"""``lintheory train``: train an MLP, CNN or ViT with BP, FA, KP or RAF on digits or MNIST-1D."""
+"""``lintheory train``: train an MLP, CNN or ViT with BP, FA, KP or RAF on digits, MNIST-1D or
+CIFAR-10."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ NAME = "train"
 ORDER = 40
 HELP = "train a nonlinear network (MLP, CNN, ViT) with BP or low-rank feedback (RAF, FA, ...)"
 DESCRIPTION = (
-    "Train a network with the NumPy engine on scikit-learn's 8x8 digits (default) or "
-    "MNIST-1D, with backpropagation or a feedback rule that sends the error through a "
+    "Train a network with the NumPy engine on scikit-learn's 8x8 digits (default), "
+    "MNIST-1D or CIFAR-10 (--dataset cifar10 --data-dir PATH; defaults then follow the "
+    "recipe chosen on its validation split: the 4 x 512 MLP with BatchNorm, 4 epochs), "
+    "with backpropagation or a feedback rule that sends the error through a "
     "rank-r channel Q P. With no options it trains the digits MLP (4 hidden layers of 256 "
     "ReLU units) with BP, Adam (AMSGrad), batch 32. Writes a JSON with the per-epoch "
     "train/validation/test loss and accuracy and the final per-layer feedback alignment "
@@ -50,6 +53,14 @@ def _seeds(text: str):
 
 
 
+def _recipe_text(option: str) -> str:
+    """``"MLP 4, CNN 2, ViT 5"``: a recipe option of cifar10 per model, for help texts."""
+    from ..nn.recipes import recipe
+
+    return ", ".join(f"{m.upper() if m != 'vit' else 'ViT'} {recipe('cifar10', m)[option]}"
+                     for m in ("mlp", "cnn", "vit"))
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``lintheory train`` to ``parser``."""
     from ..nn.train import DTYPES, MODELS, OPTIMIZERS, TrainConfig
@@ -63,25 +74,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--rank", type=_rank, default=None,
                    help="feedback rank: one integer for every layer or a comma list, one per "
                         "feedback layer (default: unconstrained)")
-    g.add_argument("--hidden", type=positive_int, default=d.hidden,
-                   help="width: MLP hidden units (default 256), CNN dense layer (128), ViT "
-                        "token dimension (64)")
-    g.add_argument("--depth", type=positive_int, default=d.depth,
+    g.add_argument("--hidden", type=positive_int, default=None,
+                   help="width: MLP hidden units (default 256; cifar10: 512), CNN dense layer "
+                        "(128), ViT token dimension (64)")
+    g.add_argument("--depth", type=positive_int, default=None,
                    help="MLP hidden layers (default 4) or ViT blocks (2)")
     g.add_argument("--model-arg", type=key_value, action="append", default=[],
                    metavar="KEY=VALUE",
                    help="extra build_model option (repeatable), e.g. heads=4, patch=2, "
-                        "mlp_ratio=2 (ViT), channels=(32,32,64) (CNN), dropout=0.1")
+                        "mlp_ratio=2 (ViT), channels=(32,32,64) (CNN), dropout=0.1, "
+                        "batchnorm=true (MLP, CNN; cifar10 turns it on for both, "
+                        "batchnorm=false turns it off)")
     g.add_argument("--feedback-arg", type=key_value, action="append", default=[],
                    metavar="KEY=VALUE",
                    help="feedback-rule hyperparameter (repeatable): q_decay, p_decay, "
                         "p_lr_scale, centre, scale, cov_eps, clip, source, q_init_scale (0: Q "
                         "starts at zero)")
     g = parser.add_argument_group("optimisation")
-    g.add_argument("--epochs", type=positive_int, default=d.epochs)
+    g.add_argument("--epochs", type=positive_int, default=None,
+                   help=f"passes over the training split (default {d.epochs}; cifar10: "
+                        f"{_recipe_text('epochs')})")
     g.add_argument("--batch-size", type=positive_int, default=d.batch_size)
     g.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
-    g.add_argument("--lr", type=positive_float, default=d.lr, help="learning rate")
+    g.add_argument("--lr", type=positive_float, default=None,
+                   help=f"learning rate (default {d.lr:g})")
     g.add_argument("--momentum", type=nonneg_float, default=d.momentum, help="SGD momentum")
     g.add_argument("--weight-decay", type=nonneg_float, default=d.weight_decay)
     g.add_argument("--no-amsgrad", dest="amsgrad", action="store_false",
@@ -104,8 +120,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="cifar10 only: one luma channel instead of RGB (default: RGB)")
     g.add_argument("--classes", type=_classes, default=None,
                    help="number of classes c (the first c) or a comma list of labels")
-    g.add_argument("--val-fraction", type=nonneg_float, default=d.val_fraction,
-                   help="fraction of the training split held out for validation")
+    g.add_argument("--val-fraction", type=nonneg_float, default=None,
+                   help="fraction of the training split held out for validation (default "
+                        "0.15; cifar10: 0.1, i.e. 5,000 images)")
     g.add_argument("--seed", type=_seeds, default=[0],
                    help="random seed, or a comma list of seeds run one after another")
     g.add_argument("--dtype", choices=DTYPES, default=d.dtype)
@@ -121,13 +138,14 @@ def config_from_args(args, seed: int):
     """The :class:`~lintheory.nn.train.TrainConfig` the parsed arguments describe."""
     from ..nn.train import TrainConfig
 
-    return TrainConfig(
-        model=args.model, rule=args.rule, rank=args.rank, hidden=args.hidden,
-        depth=args.depth, epochs=args.epochs, batch_size=args.batch_size,
-        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
+    given = {k: getattr(args, k) for k in ("hidden", "depth", "epochs", "lr")
+             if getattr(args, k) is not None}
+    return TrainConfig.for_dataset(
+        args.dataset, args.model, rule=args.rule, rank=args.rank, **given,
+        batch_size=args.batch_size, optimizer=args.optimizer, momentum=args.momentum,
         weight_decay=args.weight_decay, amsgrad=args.amsgrad, lr_decay=args.lr_decay,
         feedback_optimizer=args.feedback_optimizer, feedback_lr=args.feedback_lr,
-        feedback_weight_decay=args.feedback_weight_decay, seed=seed, dataset=args.dataset,
+        feedback_weight_decay=args.feedback_weight_decay, seed=seed,
         classes=args.classes, val_fraction=args.val_fraction, dtype=args.dtype,
         data_dir=args.data_dir, grayscale=args.grayscale,
         model_kwargs=dict(args.model_arg), feedback_kwargs=dict(args.feedback_arg),

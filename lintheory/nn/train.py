@@ -72,7 +72,7 @@ class TrainConfig:
     seed: int = 0
     dataset: str = "digits"
     classes: int | tuple | None = None
-    val_fraction: float = 0.15
+    val_fraction: float | None = None
     data_seed: int = 0
     data_dir: str | None = None
     grayscale: bool = False
@@ -118,7 +118,9 @@ class TrainConfig:
                  check_float("feedback_weight_decay", self.feedback_weight_decay, low=0.0))
         set_("seed", check_int("seed", self.seed, low=0))
         set_("data_seed", check_int("data_seed", self.data_seed, low=0))
-        set_("val_fraction", check_float("val_fraction", self.val_fraction, low=0.0, high=0.5))
+        if self.val_fraction is not None:      # None: the data set's own default
+            set_("val_fraction",
+                 check_float("val_fraction", self.val_fraction, low=0.0, high=0.5))
         if self.data_dir is not None:
             import os
 
@@ -149,6 +151,21 @@ class TrainConfig:
     def to_dict(self) -> dict:
         """A JSON-serialisable dict of every option (tuples become lists)."""
         return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def for_dataset(cls, dataset: str, model: str = "mlp", **overrides) -> TrainConfig:
+        """A config with the recipe of :mod:`lintheory.nn.recipes` for ``dataset`` and
+        ``model`` (e.g. the CIFAR-10 MLP: 4 x 512 with BatchNorm), then ``overrides``.
+
+        ``model_kwargs`` in ``overrides`` are merged into the recipe's, not replacing them.
+        """
+        from .recipes import recipe
+
+        opts = recipe(dataset, model)
+        extra = overrides.pop("model_kwargs", None) or {}
+        opts["model_kwargs"] = {**opts.get("model_kwargs", {}), **extra}
+        opts.update(overrides)
+        return cls(dataset=dataset, model=model, **opts)
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
