@@ -21,9 +21,14 @@ system). Hence:
   ``<key>.failed.json`` with its spec and error, reported at the end, and retried by the
   next sweep; the other runs go on.
 
+The run functions of the engines live with them: :func:`lintheory.linear_run.linear_run`
+(linear theory) and :mod:`lintheory.nn.runs` (NN training: ``train_spec``, ``train_run``,
+``feedback_dims``, ``layer_ranks``); ``lintheory.sweep`` still exports them under their old
+names.
+
 Example::
 
-    report = run_sweep("lintheory.sweep:linear_run", specs, "results/demo", workers=2)
+    report = run_sweep("lintheory.linear_run:linear_run", specs, "results/demo", workers=2)
     print(report.summary())
     records = load_results("results/demo", specs)
 """
@@ -31,92 +36,24 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib
 import json
-import math
 import time
 import traceback
 from pathlib import Path
 
 from .io import read_json, write_json
 from .parallel import check_workers, imap_unordered
+from .specs import (  # noqa: F401  (re-exported: the spec half of the sweep API)
+    KEY_LENGTH,
+    canonical_spec,
+    failed_path,
+    grid,
+    result_path,
+    spec_key,
+)
 
-KEY_LENGTH = 16  # hex digits of sha256 kept in a key (64 bits)
 REPORT_NAME = "_sweep.json"
-
-
-# --------------------------------------------------------------------------- specs
-
-
-def _plain(value, where: str):
-    """``value`` as plain JSON types (finite floats only), or ValueError naming ``where``."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"spec field {where} must be a finite number, got {value}")
-        return float(value)
-    if hasattr(value, "item") and getattr(value, "shape", None) == ():  # numpy scalar
-        return _plain(value.item(), where)
-    if isinstance(value, (list, tuple)):
-        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise ValueError(f"spec keys must be strings, got {k!r} in {where}")
-            out[k] = _plain(v, f"{where}.{k}")
-        return out
-    raise ValueError(
-        f"spec field {where} must be a JSON value (number, string, bool, None, list), "
-        f"got {type(value).__name__}"
-    )
-
-
-def canonical_spec(spec) -> dict:
-    """The spec as a dict of plain JSON values (a dataclass is converted with ``asdict``)."""
-    if dataclasses.is_dataclass(spec) and not isinstance(spec, type):
-        spec = dataclasses.asdict(spec)
-    if not isinstance(spec, dict):
-        raise ValueError(f"a spec must be a dict or a dataclass, got {type(spec).__name__}")
-    return _plain(spec, "spec")
-
-
-def spec_key(spec) -> str:
-    """Short stable hash of a spec: sha256 of its canonical JSON (sorted keys), 16 hex digits.
-
-    ``1`` and ``1.0`` are different specs; key order does not matter.
-    """
-    text = json.dumps(canonical_spec(spec), sort_keys=True, separators=(",", ":"),
-                      allow_nan=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:KEY_LENGTH]
-
-
-def result_path(results_dir, spec) -> Path:
-    """``<results_dir>/<key>.json``."""
-    return Path(results_dir) / f"{spec_key(spec)}.json"
-
-
-def failed_path(results_dir, spec) -> Path:
-    """``<results_dir>/<key>.failed.json``."""
-    return Path(results_dir) / f"{spec_key(spec)}.failed.json"
-
-
-def grid(**axes) -> list[dict]:
-    """Cartesian product of the given axes, as a list of specs (last axis varies fastest).
-
-    ``grid(rule=["fa", "raf"], rank=[1, 2], seed=0)`` gives four specs; a scalar is an
-    axis of length one.
-    """
-    specs = [{}]
-    for name, values in axes.items():
-        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-            values = [values]
-        specs = [{**s, name: v} for s in specs for v in values]
-    return specs
 
 
 # --------------------------------------------------------------------------- running
@@ -419,131 +356,25 @@ def load_results(results_dir, specs=None) -> list[dict]:
     return out
 
 
-# --------------------------------------------------------------------------- runs
+# --------------------------------------------------------------------------- run functions
+
+_MOVED = {
+    "linear_run": "lintheory.linear_run",
+    "train_spec": "lintheory.nn.runs",
+    "train_run": "lintheory.nn.runs",
+    "feedback_dims": "lintheory.nn.runs",
+    "layer_ranks": "lintheory.nn.runs",
+}
+"""The run functions that lived here, now with their engines. Stored sweep results and
+running workers name them ``"lintheory.sweep:NAME"``, so that name still resolves (lazily:
+importing the sweep machinery does not import the NN engine) to the same function."""
 
 
-def linear_run(spec: dict) -> dict:
-    """One run of the linear theory: integrate the averaged ODEs (SPEC §4) for a spec.
-
-    Spec fields (defaults in brackets): ``rule`` (bp, fa, kp, raf), ``r`` (feedback rank),
-    ``seed`` (task and init draws), ``n`` [20], ``k`` [40], ``m`` [10], ``d`` [4],
-    ``N`` [1000], ``sigma`` [1.0], ``T`` [200.0], ``init_scale`` [1e-3], ``init``
-    ["random"], ``lam`` [0.0], ``wd`` [0.0], ``p_rate`` [1.0], ``task_seed`` [``seed``].
-
-    Returns the final mode strengths ``a`` (d,), off-diagonal ``leak``, ``loss``, and the
-    rule, rank and seed.
-    """
-    import numpy as np
-
-    from .dynamics import integrate
-    from .init import make_init
-    from .task import make_task
-
-    allowed = {"kind", "rule", "r", "seed", "n", "k", "m", "d", "N", "sigma", "T",
-               "init_scale", "init", "lam", "wd", "p_rate", "task_seed"}
-    unknown = set(spec) - allowed
-    if unknown:
-        raise ValueError(f"unknown linear-run spec fields: {', '.join(sorted(unknown))}")
-    seed = int(spec.get("seed", 0))
-    task = make_task(
-        int(spec.get("n", 20)), int(spec.get("m", 10)), int(spec.get("d", 4)),
-        int(spec.get("N", 1000)), sigma=float(spec.get("sigma", 1.0)),
-        seed=int(spec.get("task_seed", seed)),
-    )
-    rng = np.random.default_rng([seed, 1])
-    w0 = make_init(task, int(spec.get("k", 40)), int(spec["r"]), spec.get("init", "random"),
-                   scale=float(spec.get("init_scale", 1e-3)), rng=rng)
-    traj = integrate(task, spec["rule"], w0, np.array([0.0, float(spec.get("T", 200.0))]),
-                     lam=float(spec.get("lam", 0.0)), wd=float(spec.get("wd", 0.0)),
-                     p_rate=float(spec.get("p_rate", 1.0)))
-    return {
-        "a": traj.mode_strengths[-1], "leak": float(traj.leak[-1]),
-        "loss": float(traj.loss[-1]), "rule": spec["rule"], "r": int(spec["r"]), "seed": seed,
-    }
+def __getattr__(name):
+    if name in _MOVED:
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# --------------------------------------------------------------------------- NN training runs
-
-
-def train_spec(**options) -> dict:
-    """The spec of one training run: ``{"kind": "train"}`` plus every TrainConfig option.
-
-    All options are stored (defaults included), so a later change of a default gives new
-    keys instead of silently reusing old results. Invalid options raise ValueError here,
-    before any run starts.
-    """
-    import dataclasses
-
-    from .nn.train import TrainConfig
-
-    unknown = sorted(set(options) - {f.name for f in dataclasses.fields(TrainConfig)})
-    if unknown:
-        raise ValueError(f"unknown training option(s) {unknown}; see lintheory train --help")
-    return {"kind": "train", **TrainConfig(**options).to_dict()}
-
-
-def _config_from_spec(spec: dict):
-    from .nn.train import TrainConfig
-
-    return TrainConfig.from_dict({k: v for k, v in spec.items() if k != "kind"})
-
-
-def feedback_dims(spec: dict) -> list[int]:
-    """Largest rank of each feedback layer of a train spec's model (its full, unconstrained rank).
-
-    One entry per feedback layer in forward order (``Model.feedback_layers``): the
-    dimension its ``P`` projects from (the layer's output width, the number of classes for
-    the output layer, or the source's width for direct rules).
-    """
-    import numpy as np
-
-    from .nn.data import load_dataset
-    from .nn.train import build_from_config
-
-    cfg = _config_from_spec(spec).replace(rank=None)
-    data = load_dataset(cfg.dataset, classes=cfg.classes,
-                        shape="flat" if cfg.model == "mlp" else "image", seed=cfg.data_seed,
-                        val_fraction=cfg.val_fraction, data_dir=cfg.data_dir,
-                        grayscale=cfg.grayscale)
-    model = build_from_config(cfg, data, np.random.default_rng(0))
-    dims = []
-    for layer in model.feedback_layers:
-        fb = getattr(layer, "feedback", None)
-        rank = getattr(fb, "rank", None)
-        dims.append(int(rank) if rank is not None else int(layer.Wm.shape[0]))
-    return dims
-
-
-def layer_ranks(dims, rank: int, layer: int | None = None) -> list[int]:
-    """Per-layer ranks: ``rank`` in feedback layer ``layer`` (0-based; None: every layer),
-    the full dimension elsewhere; never above a layer's dimension.
-
-    >>> layer_ranks([256, 256, 10], 4, layer=1)
-    [256, 4, 10]
-    >>> layer_ranks([256, 256, 10], 32)
-    [32, 32, 10]
-    """
-    if layer is not None and not 0 <= layer < len(dims):
-        raise ValueError(f"layer must be in [0, {len(dims) - 1}] (a feedback layer), got {layer}")
-    return [min(int(rank), d) if layer is None or i == layer else int(d)
-            for i, d in enumerate(dims)]
-
-
-def train_run(spec: dict) -> dict:
-    """One NN training run for a :func:`train_spec`: :func:`lintheory.nn.train.train`'s history.
-
-    Wall-clock timings are removed from the result (the sweep records each run's seconds
-    beside it), so the result depends on the spec alone and is identical on every backend.
-    """
-    from .nn.train import train
-
-    hist = train(_config_from_spec(spec))
-    for name in ("seconds", "seconds_total", "config", "key"):
-        hist.pop(name, None)
-    return hist
-
-
-linear_run.preload = ("lintheory.dynamics",)
-train_run.preload = (
-    "lintheory.nn.train", "lintheory.nn.data", "sklearn.model_selection", "sklearn.datasets",
-)
+def __dir__():
+    return sorted([*globals(), *_MOVED])

@@ -8,17 +8,19 @@ import os
 
 import pytest
 
+from lintheory.linear_run import linear_run
 from lintheory.parallel import imap_unordered, thread_report
 from lintheory.sweep import (
     grid,
-    linear_run,
     load_results,
     pending_specs,
+    resolve_run,
     run_sweep,
     spec_key,
 )
 
-RUN = "lintheory.sweep:linear_run"
+RUN = "lintheory.linear_run:linear_run"
+OLD_RUN = "lintheory.sweep:linear_run"  # the name stored by sweeps before the move
 SMALL = dict(kind="linear", n=8, k=16, m=5, d=3, N=100, T=30.0)
 
 
@@ -66,6 +68,31 @@ def test_grid_is_the_cartesian_product():
     assert len(specs) == 6
     assert specs[0] == {"a": 1, "b": "x", "c": 0} and specs[-1] == {"a": 3, "b": "y", "c": 0}
     assert len({spec_key(s) for s in specs}) == 6
+
+
+def test_moved_run_functions_keep_their_old_names():
+    """Stored results and running workers name the run functions ``lintheory.sweep:NAME``."""
+    import lintheory.linear_run
+    import lintheory.nn.runs
+    import lintheory.sweep
+
+    for name, module in [("linear_run", lintheory.linear_run),
+                         *[(n, lintheory.nn.runs) for n in ("train_spec", "train_run",
+                                                            "feedback_dims", "layer_ranks")]]:
+        assert getattr(lintheory.sweep, name) is getattr(module, name)
+        assert resolve_run(f"lintheory.sweep:{name}") is getattr(module, name)
+    assert lintheory.sweep.linear_run.preload == ("lintheory.dynamics",)
+    assert "lintheory.nn.train" in lintheory.sweep.train_run.preload
+    with pytest.raises(AttributeError):
+        lintheory.sweep.no_such_run  # noqa: B018
+
+
+def test_old_run_name_gives_the_same_result_files(tmp_path):
+    specs = small_specs(seeds=(0,), rules=("raf",), ranks=(1,))
+    run_sweep(OLD_RUN, specs, tmp_path / "old", workers=1, progress=False)
+    run_sweep(RUN, specs, tmp_path / "new", workers=1, progress=False)
+    old, new = load_results(tmp_path / "old", specs)[0], load_results(tmp_path / "new", specs)[0]
+    assert old["result"] == new["result"] and old["run"] == OLD_RUN
 
 
 def test_run_name_must_be_importable():

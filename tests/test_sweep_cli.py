@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from lintheory.cli import main
-from lintheory.sweep import layer_ranks, linear_run, load_results, run_sweep, spec_key, train_spec
+from lintheory.linear_run import linear_run
+from lintheory.nn.runs import layer_ranks, train_spec
+from lintheory.sweep import load_results, run_sweep, spec_key
 
 TESTS = Path(__file__).resolve().parent
 
@@ -102,7 +104,7 @@ def test_train_sweep_over_rules_and_single_constrained_layers(tmp_path, capsys):
 def test_diverging_training_run_is_reported_and_others_finish(tmp_path):
     ok = train_spec(rule="raf", rank=2, hidden=16, depth=1, epochs=1, optimizer="sgd", lr=0.05)
     bad = train_spec(rule="raf", rank=2, hidden=16, depth=1, epochs=1, optimizer="sgd", lr=1e3)
-    rep = run_sweep("lintheory.sweep:train_run", [bad, ok], tmp_path, workers=1, progress=False)
+    rep = run_sweep("lintheory.nn.runs:train_run", [bad, ok], tmp_path, workers=1, progress=False)
     assert rep.finished == 1 and len(rep.failures) == 1
     assert rep.failures[0].spec == bad and "DivergenceError" in rep.failures[0].error
     assert "smaller learning rate" in rep.summary()

@@ -124,7 +124,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _train_specs(args) -> list[dict]:
-    from ..sweep import feedback_dims, layer_ranks, train_spec
+    from ..nn.runs import feedback_dims, layer_ranks, train_spec
 
     base = dict(model=args.model, dataset=args.dataset, hidden=args.hidden, depth=args.depth,
                 epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
@@ -196,16 +196,16 @@ def _table(records) -> list[str]:
 
 def run(args) -> int:
     """``lintheory sweep``: run (or resume) the grid; returns 1 if any run failed, else 0."""
-    from ..sweep import load_results, pending_specs, run_sweep
+    from ..sweep import load_results, pending_specs, resolve_run, run_sweep
 
     if args.specs is not None or args.run is not None:
         if args.specs is None or args.run is None:
             raise ValueError("--specs and --run go together")
         specs, run_fn = _read_specs(args.specs), args.run
     elif args.kind == "linear":
-        specs, run_fn = _linear_specs(args), "lintheory.sweep:linear_run"
+        specs, run_fn = _linear_specs(args), "lintheory.linear_run:linear_run"
     else:
-        specs, run_fn = _train_specs(args), "lintheory.sweep:train_run"
+        specs, run_fn = _train_specs(args), "lintheory.nn.runs:train_run"
     if not specs:
         raise ValueError("the sweep is empty")
 
@@ -220,7 +220,9 @@ def run(args) -> int:
                        scheduler=args.scheduler, progress=not args.quiet,
                        retry_failed=not args.no_retry)
     print(report.summary())
-    if not args.quiet and run_fn == "lintheory.sweep:train_run":
+    from ..nn.runs import train_run
+
+    if not args.quiet and resolve_run(run_fn) is train_run:  # also its old name
         records = [r for r in load_results(args.results, specs) if r is not None]
         for line in _table(records):
             print(line)
