@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from lintheory.deep import DEEP_RULES
 from lintheory.dynamics import integrate
 from lintheory.flow import flow
 from lintheory.symbolic import CHECKS, mutants, run_checks, select
@@ -144,3 +145,46 @@ def test_kp_alignment_numerically(task):
     dist = [np.linalg.norm(traj.Q[i] - traj.W2[i].T @ traj.P[i].T) for i in range(3)]
     np.testing.assert_allclose(dist[1], dist[0] * np.exp(-lam * 10.0), rtol=1e-6)
     assert dist[2] < 1e-6
+
+
+# --- deep linear networks (lintheory.symbolic.deep) ------------------------------
+
+
+@pytest.mark.parametrize("name,drive", [(n, "error") for n in DEEP_RULES] + [("draf", "targets")])
+def test_symbolic_covariances_and_flow(name, drive):
+    """SymPy: averages of per-sample rules over an exactly whitened data set (symbolic
+    targets) equal the closed forms (layer-error covariances, every dW, dQ, dP) at L = 3.
+    The weights are exact random nonzero rationals (a generic point of a polynomial
+    identity); the run with every weight a symbol, ``python -m lintheory.symbolic.deep``,
+    passes too but takes minutes."""
+    from lintheory.symbolic.deep import check_deep
+
+    res = check_deep(name, weights="rational", oja_drive=drive)
+    assert res and all(res.values()), res
+
+
+def test_symbolic_check_catches_a_wrong_covariance(monkeypatch):
+    """The check fails when the M M^T term of the output-error covariance is dropped."""
+    import lintheory.symbolic.deep as sym
+
+    def wrong(M, Syx, Syy):
+        return Syy - Syx @ M.T - M @ Syx.T
+
+    monkeypatch.setattr("lintheory.deep.flow.output_error_covariance", wrong)
+    from lintheory.deep import flow as fl
+
+    def wrong_layers(Ws, Qs, Ps, Syx, Syy, transport, direct):
+        M = fl.forward_products(Ws)[-1]
+        C = wrong(M, Syx, Syy)
+        return [C if g is None else g @ C @ g.T
+                for g in fl.error_maps(Ws, Qs, Ps, transport, direct)]
+
+    monkeypatch.setattr(sym, "layer_error_covariances", wrong_layers)
+    res = sym.check_deep("fa", weights="rational")
+    assert not res["C_3"] and not res["C_2"] and not res["C_1"]
+
+
+def test_symbolic_depth2_is_two_layer_flow():
+    from lintheory.symbolic.deep import check_depth2
+
+    assert check_depth2("raf")

@@ -3,7 +3,7 @@
 Like :func:`lintheory.flow.flow`, every function here uses matrix operations only
 (``@``, ``.T``, ``+``, ``-``, scalar ``*``) on Python lists of matrices, so the *same*
 code runs on NumPy arrays (the ODE integrator) and on SymPy matrices
-(:mod:`lintheory.deep.symbolic` checks it against per-sample averages). Pass
+(:mod:`lintheory.symbolic.deep` checks it against per-sample averages). Pass
 ``(Sigma_yx, Sigma_yy)`` with unrotated weights or ``(S, Sigma_yy_bar)`` with rotated ones.
 
 Notation (0-based lists, see :mod:`lintheory.deep.weights`): ``Ws[i]`` is ``W_{i+1}``;

@@ -1,6 +1,6 @@
 """Checks of the deep linear dynamics (SPEC §6, Eq. 11; ``derivations/deep_linear.md``).
 
-They run the code of :mod:`lintheory.deep.symbolic` on the integrator's own
+They run the code of :mod:`lintheory.symbolic.deep` on the integrator's own
 :func:`lintheory.deep.flow.deep_flow` and
 :func:`lintheory.deep.flow.layer_error_covariances`:
 
@@ -18,7 +18,6 @@ They run the code of :mod:`lintheory.deep.symbolic` on the integrator's own
 
 from __future__ import annotations
 
-from ..deep import symbolic as dsym
 from .checks import register
 from .common import Outcome
 
@@ -37,6 +36,8 @@ def _outcome(results: dict) -> Outcome:
 
 def _avg_check(rule: str, oja_drive: str = "error"):
     def check(deep_flow=None, covariances=None):
+        from . import deep as dsym  # here, so that ``python -m lintheory.symbolic.deep`` runs clean
+
         return _outcome(dsym.check_deep(rule, weights="rational", flow=deep_flow,
                                         covariances=covariances, oja_drive=oja_drive))
 
@@ -45,6 +46,8 @@ def _avg_check(rule: str, oja_drive: str = "error"):
 
 def _depth2_check(rule: str):
     def check(deep_flow=None):
+        from . import deep as dsym
+
         ok = dsym.check_depth2(rule, flow=deep_flow)
         return Outcome(ok, "0" if ok else "deep_flow(L=2) - flow != 0")
 

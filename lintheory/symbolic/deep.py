@@ -15,7 +15,7 @@ The checks compare the averages, entry by entry after expansion, with
   both Oja drives (``oja_drive="error"``: ``e_L``; ``"targets"``: ``y``);
 * :func:`lintheory.flow.flow` at depth 2 (the deep flow *is* the two-layer flow there).
 
-Run them with ``python -m lintheory.deep.symbolic`` (prints one line per check).
+Run them with ``python -m lintheory.symbolic.deep`` (prints one line per check).
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from ..deep.flow import deep_flow, layer_error_covariances
+from ..deep.rules import drive_error_flag, get_deep_rule
 from ..flow import flow as two_layer_flow
 from ..rules import get_rule
-from ..symbolic.common import cayley
-from .flow import deep_flow, layer_error_covariances
-from .rules import drive_error_flag, get_deep_rule
+from .common import cayley
 
 N_IN = 4  # inputs: X = 2 O (4 x 4), N = 4 samples, (1/N) X X^T = I exactly
 
