@@ -32,6 +32,22 @@ def _command_modules():
     return sorted(mods, key=lambda m: getattr(m, "ORDER", 50))
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends ``(default: X)`` once, and only where it says something: not when the help
+    text already states its default, not for flags (``store_true``/``store_false``) and
+    not for a default of None; lists are shown as ``a,b`` as they are typed."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        d = action.default
+        if ("default" in text or action.nargs == 0 or d is None or d is argparse.SUPPRESS
+                or action.option_strings == [] or (isinstance(d, (list, tuple)) and not d)):
+            return text
+        if isinstance(d, (list, tuple)):
+            d = ",".join(str(v) for v in d)
+        return f"{text} (default: {d})" if text else f"(default: {d})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``lintheory`` parser, one sub-parser per discovered command module."""
     parser = argparse.ArgumentParser(
@@ -49,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
             mod.NAME,
             help=mod.HELP,
             description=getattr(mod, "DESCRIPTION", mod.HELP),
-            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+            formatter_class=_HelpFormatter,
         )
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run, _parser=p)

@@ -16,7 +16,7 @@ Panels (RAF = restricted adaptive feedback, rank r = dimension of the error chan
 
 Every point is the mean and standard deviation over seeds of the final-epoch test
 accuracy (no choice is made on the test set); BP is the dashed line with its band. Each
-run is one spec of :func:`lintheory.sweep.train_spec`, run by :func:`lintheory.sweep.run_sweep`,
+run is one spec of :func:`lintheory.nn.runs.train_spec`, run by :func:`lintheory.sweep.run_sweep`,
 so the figure's sweep resumes after an interruption and can run on a Dask cluster.
 
 ``figure3_points(config)`` lists the runs, ``collect(points, results_dir)`` turns result
@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from .sweep import feedback_dims, layer_ranks, train_spec
+from .nn.runs import feedback_dims, layer_ranks, train_spec
 
 PANELS = "abcdef"
 TITLES = {

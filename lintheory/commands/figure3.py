@@ -107,7 +107,7 @@ def run(args) -> int:
         args.out = f"figures/{stem}"
     t0 = time.perf_counter()
     points = figure3_points(cfg)
-    report = run_sweep("lintheory.sweep:train_run", [p["spec"] for p in points], args.results,
+    report = run_sweep("lintheory.nn.runs:train_run", [p["spec"] for p in points], args.results,
                        workers=args.workers, scheduler=args.scheduler,
                        progress=not args.quiet, desc="figure3")
     data = collect(points, args.results)

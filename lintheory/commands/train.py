@@ -94,12 +94,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--epochs", type=positive_int, default=None,
                    help=f"passes over the training split (default {d.epochs}; cifar10: "
                         f"{_recipe_text('epochs')})")
-    g.add_argument("--batch-size", type=positive_int, default=d.batch_size)
-    g.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
+    g.add_argument("--batch-size", type=positive_int, default=d.batch_size,
+                   help="examples per training step")
+    g.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer,
+                   help="optimiser of the forward weights")
     g.add_argument("--lr", type=positive_float, default=None,
                    help=f"learning rate (default {d.lr:g})")
     g.add_argument("--momentum", type=nonneg_float, default=d.momentum, help="SGD momentum")
-    g.add_argument("--weight-decay", type=nonneg_float, default=d.weight_decay)
+    g.add_argument("--weight-decay", type=nonneg_float, default=d.weight_decay,
+                   help="L2 weight decay in the optimiser (coupled, as torch's)")
     g.add_argument("--no-amsgrad", dest="amsgrad", action="store_false",
                    help="plain Adam instead of AMSGrad")
     g.add_argument("--lr-decay", type=positive_float, default=d.lr_decay,
