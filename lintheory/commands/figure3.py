@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._args import add_quiet, int_list, positive_float, positive_int
+from ._args import add_data_args, add_quiet, int_list, positive_float, positive_int
 
 NAME = "figure3"
 ORDER = 62
@@ -37,10 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="classroom preset: 2 seeds, fewer ranks and epochs")
     parser.add_argument("--dataset", choices=("digits", "mnist1d", "cifar10"),
                         default="digits", help="data set (default: digits)")
-    parser.add_argument("--data-dir", default=None, metavar="PATH",
-                        help="cifar10 only (required): your CIFAR-10 copy, a folder holding "
-                             "cifar-10-batches-py/ or cifar-10-batches-bin/, train/ + test/ "
-                             "image folders, or a .zip of them")
+    add_data_args(parser)
     parser.add_argument("--panels", type=_panels, default=None,
                         help="which panels to compute, e.g. ab or f (default: abcdef; "
                              "cifar10: abcd, quick abd)")

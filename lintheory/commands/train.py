@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import argparse
 
-from ._args import add_quiet, int_list, key_value, nonneg_float, positive_float, positive_int
+from ._args import (
+    add_data_args,
+    add_quiet,
+    int_list,
+    key_value,
+    nonneg_float,
+    positive_float,
+    positive_int,
+)
 
 NAME = "train"
 ORDER = 40
@@ -115,12 +123,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="weight decay of Q, P in the optimiser (default: --weight-decay)")
     g = parser.add_argument_group("data and run")
     g.add_argument("--dataset", choices=("digits", "mnist1d", "cifar10"), default=d.dataset)
-    g.add_argument("--data-dir", default=None, metavar="PATH",
-                   help="cifar10 only (required): your CIFAR-10 copy, a folder holding "
-                        "cifar-10-batches-py/ or cifar-10-batches-bin/, train/ + test/ image "
-                        "folders, or a .zip of them (default: none)")
-    g.add_argument("--grayscale", action="store_true",
-                   help="cifar10 only: one luma channel instead of RGB (default: RGB)")
+    add_data_args(g, grayscale=True)
     g.add_argument("--classes", type=_classes, default=None,
                    help="number of classes c (the first c) or a comma list of labels")
     g.add_argument("--val-fraction", type=nonneg_float, default=None,
