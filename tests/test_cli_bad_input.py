@@ -314,7 +314,9 @@ def test_sigint_ends_a_run_cleanly_with_no_file(workdir):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         seen = ""
-        while "ODE raf" not in seen:  # the progress bar: imports done, integration running
+        # wait for the progress bar's second update: imports and the numba compilation (a
+        # cold cache in a fresh clone) are done and the integration is running
+        while seen.count("t = ") < 2:
             ch = proc.stderr.read(1)
             assert ch, "the run ended before it could be interrupted"
             seen += ch
