@@ -109,13 +109,21 @@ def write_npz(path, **arrays) -> Path:
     return Path(path)
 
 
-def save_figure(fig, stem, formats=("png", "pdf"), dpi: int = 150) -> list[Path]:
-    """Save a matplotlib figure as ``stem.png``, ``stem.pdf`` ... atomically."""
+def save_figure(fig, stem, formats=("png", "pdf"), dpi: int = 150, *,
+                tight: bool = True) -> list[Path]:
+    """Save a matplotlib figure as ``stem.png``, ``stem.pdf`` ... atomically.
+
+    The PDF carries no creation date, so the same figure gives the same bytes on every
+    run (re-running a command leaves a clone clean). ``tight=False`` keeps the figure's own
+    layout and skips the extra drawing pass that ``bbox_inches="tight"`` costs per format.
+    """
     stem = Path(stem)
     out = []
     for fmt in formats:
         path = stem.with_suffix("." + fmt)
+        meta = {"CreationDate": None} if fmt == "pdf" else None
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
+            fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight" if tight else None,
+                        metadata=meta)
         out.append(path)
     return out
