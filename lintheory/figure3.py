@@ -44,7 +44,7 @@ TITLES = {
 DATA_NOTE = {
     "digits": "scikit-learn 8x8 digits (1,797 images) on CPU, not CIFAR",
     "mnist1d": "MNIST-1D (5,000 sequences) on CPU, not CIFAR",
-    "cifar10": "CIFAR-10, 4 x 512 MLP with BatchNorm, {epochs} epochs on CPU "
+    "cifar10": "CIFAR-10, {depth} x {hidden} MLP with BatchNorm, {epochs} epochs on CPU "
                "(the paper: 160 on GPU)",
 }
 
@@ -99,9 +99,8 @@ class Figure3Config:
         if self.dataset != "cifar10" and self.data_dir is not None:
             raise ValueError(f"data_dir is an option of dataset 'cifar10' only, not of "
                              f"{self.dataset!r}")
-        for name in ("ranks", "class_ranks", "draf_ranks", "vit_ranks", "layer_ranks"):
-            if getattr(self, name) is None and name == "layer_ranks":
-                continue
+        optional = () if self.layer_ranks is None else ("layer_ranks",)
+        for name in ("ranks", "class_ranks", "draf_ranks", "vit_ranks", *optional):
             if not getattr(self, name) or min(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be integers >= 1, got {getattr(self, name)}")
         if not all(0 < f <= 1 for f in self.cnn_fractions):
@@ -120,18 +119,18 @@ PRESETS = {
 
 #: CIFAR-10 (``lintheory figure3 --dataset cifar10 --data-dir PATH``): the 4 x 512 MLP
 #: with the recipe chosen on the validation split (BatchNorm, Adam lr 1e-3, batch 32;
-#: nn.recipes), panels a-d. 49 full-size runs' worth of training: about 75 minutes with
-#: 2 workers on 2 cores (README); the CNN panel (e) does not fit (7-10 min an epoch).
+#: nn.recipes), panels a-d: 84 runs, 82.6 minutes with 2 workers on 2 cores (README);
+#: ``quick``: 20 runs, 7.0 minutes. The CNN panel (e) does not fit (7-10 min an epoch).
+_CIFAR_FULL = Figure3Config(
+    dataset="cifar10", seeds=(0, 1, 2), epochs=4, lr=1e-3, feedback_lr=None,
+    hidden=512, depth=4, batchnorm=True, ranks=(1, 2, 4, 10, 32), layer_ranks=(1,),
+    classes=(2, 5, 10), class_ranks=(1, 2, 5, 10), draf_ranks=(1, 10), panels="abcd",
+)
 CIFAR_PRESETS = {
-    "full": Figure3Config(
-        dataset="cifar10", data_dir=None, seeds=(0, 1, 2), epochs=4, lr=1e-3, feedback_lr=None,
-        hidden=512, depth=4, batchnorm=True, ranks=(1, 2, 4, 10, 32), layer_ranks=(1,),
-        classes=(2, 5, 10), class_ranks=(1, 2, 5, 10), draf_ranks=(1, 10), panels="abcd",
-    ),
-    "quick": Figure3Config(
-        dataset="cifar10", data_dir=None, seeds=(0, 1), epochs=1, lr=1e-3, feedback_lr=None,
-        hidden=512, depth=4, batchnorm=True, ranks=(1, 10), layer_ranks=(1,),
-        classes=(2, 10), class_ranks=(1, 2), draf_ranks=(1,), panels="abd",
+    "full": _CIFAR_FULL,
+    "quick": dataclasses.replace(
+        _CIFAR_FULL, seeds=(0, 1), epochs=1, ranks=(1, 10), classes=(2, 10),
+        class_ranks=(1, 2), draf_ranks=(1,), panels="abd",
     ),
 }
 
@@ -145,7 +144,7 @@ def presets(dataset: str) -> dict:
 
 def data_note(cfg: Figure3Config) -> str:
     """The figure's one-line statement of what data and training it shows."""
-    return DATA_NOTE[cfg.dataset].format(epochs=cfg.epochs)
+    return DATA_NOTE[cfg.dataset].format(epochs=cfg.epochs, depth=cfg.depth, hidden=cfg.hidden)
 
 
 def _common(cfg: Figure3Config) -> dict:
