@@ -98,8 +98,24 @@ def write_json(path, data: dict) -> Path:
 
 
 def read_json(path) -> dict:
-    """Read a JSON file written by :func:`write_json`."""
-    return json.loads(Path(path).read_text())
+    """Read a JSON file written by :func:`write_json`.
+
+    ``ValueError`` naming the path when it is a folder, empty, or not JSON (truncated);
+    ``FileNotFoundError`` when it does not exist.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory, expected a JSON file")
+    text = path.read_text()
+    if not text.strip():
+        raise ValueError(f"{path} is empty, expected JSON")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}; "
+                         "truncated?)") from None
+    except RecursionError:
+        raise ValueError(f"{path} is not valid JSON (nested too deeply)") from None
 
 
 def write_npz(path, **arrays) -> Path:

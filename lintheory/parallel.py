@@ -154,9 +154,80 @@ def _serial(fn, items):
 START_METHODS = ("spawn", "forkserver", "fork")
 
 
+class WorkerDied(RuntimeError):
+    """A local worker process ended while running a job (``os._exit``, killed, out of
+    memory); only that job fails, the others go on in a fresh worker."""
+
+
+def _worker_main(conn, fn, n_threads):
+    """A local worker: run ``fn`` on each ``(index, item)`` received until ``None`` or EOF.
+
+    Ctrl-C reaches the whole terminal's process group; the worker ignores it (and SIGHUP)
+    so that the parent alone decides: it terminates the workers on an interrupt. Any
+    exception of ``fn``, ``SystemExit`` included, is sent back as that job's failure.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    pin_threads(n_threads)
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            return
+        if msg is None:
+            return
+        i, item = msg
+        try:
+            out = (i, True, fn(item))
+        except BaseException as exc:  # noqa: BLE001 - SystemExit too: a failed job
+            out = (i, False, exc)
+        try:
+            conn.send(out)
+        except (BrokenPipeError, EOFError, OSError):
+            return
+        except Exception as exc:  # noqa: BLE001 - an unpicklable result or exception
+            conn.send((i, False, RuntimeError(
+                f"the job's {'result' if out[1] else 'exception'} cannot be sent back "
+                f"to the parent process: {type(exc).__name__}: {exc}")))
+
+
+class _Worker:
+    def __init__(self, ctx, fn):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, args=(child, fn, 1), daemon=True)
+        self.proc.start()
+        child.close()
+        self.job = None
+
+    def stop(self, timeout=2.0, force=False):
+        """End the process: ask politely (or SIGTERM when ``force``), then SIGKILL."""
+        if self.proc.is_alive() and not force:
+            with contextlib.suppress(OSError):
+                self.conn.send(None)
+            self.proc.join(timeout)
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join(timeout)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(timeout)
+        with contextlib.suppress(OSError):
+            self.conn.close()
+        with contextlib.suppress(Exception):
+            self.proc.close()
+
+
 def _processes(fn, items, workers, start_method="forkserver", preload=()):
-    import concurrent.futures as cf
+    """Run the jobs in ``workers`` local processes, each fed one job at a time by pipe.
+
+    A worker that dies fails only the job it was running (:class:`WorkerDied`) and is
+    replaced; on any exception in this process (Ctrl-C, SIGTERM, a closed generator) every
+    worker is stopped before the exception propagates, so no process is left behind.
+    """
     import multiprocessing as mp
+    from multiprocessing.connection import wait
 
     if start_method not in START_METHODS:
         raise ValueError(
@@ -165,26 +236,55 @@ def _processes(fn, items, workers, start_method="forkserver", preload=()):
     ctx = mp.get_context(start_method)
     if start_method == "forkserver":
         ctx.set_forkserver_preload(["__main__", fn.__module__, *preload])
-    with _pinned_environ(1):
-        pool = cf.ProcessPoolExecutor(
-            max_workers=min(workers, max(1, len(items))), mp_context=ctx,
-            initializer=pin_threads, initargs=(1,),
-        )
-        try:
-            futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
-            for fut in cf.as_completed(futures):
-                i = futures[fut]
-                try:
-                    value = fut.result()
-                except Exception as exc:  # noqa: BLE001 - e.g. a worker killed by the OS
-                    yield i, False, exc
-                else:
-                    yield i, True, value
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        else:
-            pool.shutdown(wait=True)
+    pending = list(range(len(items)))[::-1]  # pop() from the end: input order
+    pool, finished = [], False
+    try:
+        with _pinned_environ(1):
+            for _ in range(min(workers, len(items))):
+                pool.append(_Worker(ctx, fn))
+        while pending or any(w.job is not None for w in pool):
+            for w in pool:
+                if w.job is None and pending:
+                    w.job = pending.pop()
+                    try:
+                        w.conn.send((w.job, items[w.job]))
+                    except (BrokenPipeError, OSError):
+                        pass  # the worker died idle: found by its sentinel below
+                    except Exception as exc:  # noqa: BLE001 - an unpicklable item
+                        yield w.job, False, exc
+                        w.job = None
+            busy = [w for w in pool if w.job is not None]
+            ready = set(wait([w.conn for w in busy] + [w.proc.sentinel for w in busy]))
+            for w in busy:
+                if w.conn in ready or w.proc.sentinel in ready:
+                    msg = None
+                    with contextlib.suppress(EOFError, OSError):
+                        if w.conn.poll():
+                            msg = w.conn.recv()
+                    if msg is not None:
+                        w.job = None
+                        yield msg
+                        continue
+                    if w.proc.sentinel not in ready and w.proc.is_alive():
+                        continue
+                    w.proc.join()
+                    job, w.job = w.job, None
+                    code = w.proc.exitcode
+                    how = (f"killed by signal {-code}" if code is not None and code < 0
+                           else f"exit code {code}")
+                    w.stop(force=True)
+                    pool.remove(w)
+                    if pending:
+                        with _pinned_environ(1):
+                            pool.append(_Worker(ctx, fn))
+                    yield job, False, WorkerDied(
+                        f"the worker process running this job died ({how}): os._exit, "
+                        "killed, out of memory, or a script that starts a sweep without "
+                        "'if __name__ == \"__main__\":'")
+        finished = True
+    finally:
+        for w in pool:
+            w.stop(force=not finished)
 
 
 def connect(scheduler):

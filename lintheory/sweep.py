@@ -38,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import os
 import time
 import traceback
 from pathlib import Path
@@ -94,6 +95,105 @@ def run_name(run) -> str:
     return name
 
 
+def run_id(run) -> str:
+    """The canonical name ``"module:qualname"`` of the function ``run`` resolves to.
+
+    Aliases give one id (``"lintheory.sweep:train_run"`` and
+    ``"lintheory.nn.runs:train_run"`` name the same function), so a result key depends on
+    the function that computes the result, not on how it was named.
+    """
+    fn = resolve_run(run)
+    return f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def result_key(spec, run) -> str:
+    """The key of the result of ``run`` on ``spec``: :func:`spec_key` of both together.
+
+    Two run functions on one spec have two keys, so they can share a results folder.
+    (Sweeps before this key was introduced stored ``spec_key(spec)``; such files are still
+    found and used when their record names the same function, see :func:`find_result`.)
+    """
+    return spec_key({"run": run_id(run), "spec": canonical_spec(spec)})
+
+
+def check_record(path, spec, run) -> str | None:
+    """Why the file at ``path`` is not a finished result of ``run`` on ``spec`` (None if it is).
+
+    A result counts as done only when it is a regular file holding JSON with the
+    ``key``/``spec``/``run``/``result`` fields, the same canonical spec, and a run
+    function that resolves to the same function as ``run``.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return "a directory, not a result file"
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return "missing"
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"unreadable ({getattr(exc, 'strerror', None) or exc})"
+    if not text.strip():
+        return "empty"
+    try:
+        rec = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"not JSON ({exc.msg} at line {exc.lineno}: truncated?)"
+    except RecursionError:
+        return "not JSON (nested too deeply)"
+    if not isinstance(rec, dict) or not {"spec", "run", "result"} <= set(rec):
+        return "not a sweep result record (needs the spec, run and result fields)"
+    if rec["spec"] != canonical_spec(spec):
+        return "holds a different spec"
+    if rec["run"] != run and not _same_run(rec["run"], run):
+        return f"holds the result of another run function ({rec['run']})"
+    return None
+
+
+def _same_run(a, b) -> bool:
+    try:
+        return run_id(a) == run_id(b)
+    except ValueError:  # the recorded function no longer imports: not ours
+        return False
+
+
+def _legacy_path(results_dir, spec) -> Path:
+    return Path(results_dir) / f"{spec_key(spec)}.json"
+
+
+def find_result(results_dir, spec, run) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """The verified result file of ``run`` on ``spec`` in ``results_dir``, or None; and the
+    broken files found on the way (``(path, why)``: empty, truncated, a directory...)."""
+    broken = []
+    for path in (Path(results_dir) / f"{result_key(spec, run)}.json",
+                 _legacy_path(results_dir, spec)):
+        if not path.exists() and not path.is_symlink():
+            continue
+        why = check_record(path, spec, run)
+        if why is None:
+            return path, broken
+        if not why.startswith(("holds a different spec", "holds the result of another")) \
+                or path.name.startswith(result_key(spec, run)):
+            broken.append((path, why))  # a legacy file of another run is not ours to move
+    return None, broken
+
+
+def set_aside(path, why: str) -> Path:
+    """Rename a broken result file (or folder) to ``<name>.bad`` (``.bad.2``...) so that
+    the run is redone; prints one line naming both; returns the new path."""
+    import sys
+
+    path = Path(path)
+    new = path.with_name(path.name + ".bad")
+    n = 1
+    while new.exists() or new.is_symlink():
+        n += 1
+        new = path.with_name(f"{path.name}.bad.{n}")
+    os.replace(path, new)
+    print(f"sweep: {path} is {why}; moved it to {new.name} and running it again",
+          file=sys.stderr)
+    return new
+
+
 def execute(job) -> dict:
     """Run one job ``(run, spec)`` and return a picklable record; never raises ``Exception``.
 
@@ -101,14 +201,17 @@ def execute(job) -> dict:
     plain JSON values here, so a run that returns NaN or infinity is a failure.
     """
     run, spec = job
-    key = spec_key(spec)
+    key = result_key(spec, run)
     t0, c0 = time.perf_counter(), time.process_time()
     try:
         result = resolve_run(run)(dict(spec))
         result = json.loads(json.dumps(_result_plain(result), allow_nan=False))
-    except Exception as exc:  # noqa: BLE001 - a failing run is reported, not fatal
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - reported, not fatal
+        error = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, SystemExit):
+            error = f"SystemExit: the run function called sys.exit({exc.code!r})"
         return {
-            "key": key, "ok": False, "error": f"{type(exc).__name__}: {exc}",
+            "key": key, "ok": False, "error": error,
             "traceback": traceback.format_exc(), "seconds": time.perf_counter() - t0,
         }
     return {"key": key, "ok": True, "result": result, "seconds": time.perf_counter() - t0,
@@ -153,6 +256,7 @@ class SweepReport:
     skipped_failed: int = 0
     seconds: float = 0.0
     interrupted: bool = False
+    set_aside: list = dataclasses.field(default_factory=list)
 
     @property
     def executed(self) -> int:
@@ -176,6 +280,8 @@ class SweepReport:
             f"{self.finished} finished, {len(self.failures)} failed"
             + (f" ({self.skipped_failed} earlier, not retried)" if self.skipped_failed else "")
             + (f", {self.missing} not run (interrupted)" if self.missing else "")
+            + (f", {len(self.set_aside)} broken result files set aside"
+               if self.set_aside else "")
             + f" ({self.seconds:.1f} s)"
         ]
         for f in self.failures:
@@ -192,8 +298,9 @@ class SweepReport:
         return d
 
 
-def pending_specs(specs, results_dir) -> list[dict]:
-    """The unique canonical specs without a result file in ``results_dir``."""
+def pending_specs(specs, results_dir, run) -> list[dict]:
+    """The unique canonical specs without a verified result of ``run`` in ``results_dir``
+    (see :func:`check_record`; nothing is moved or written)."""
     out, seen = [], set()
     for spec in specs:
         spec = canonical_spec(spec)
@@ -201,7 +308,7 @@ def pending_specs(specs, results_dir) -> list[dict]:
         if key in seen:
             continue
         seen.add(key)
-        if not (Path(results_dir) / f"{key}.json").exists():
+        if find_result(results_dir, spec, run)[0] is None:
             out.append(spec)
     return out
 
@@ -220,7 +327,12 @@ def run_sweep(
     write_report: bool = True,
     start_method: str | None = None,
 ) -> SweepReport:
-    """Run every spec that has no result file yet and write one file per finished run.
+    """Run every spec that has no verified result yet and write one file per finished run.
+
+    A result file counts as done only if it parses and holds this spec and this run
+    function (:func:`check_record`); an empty, truncated or otherwise broken file (or a
+    folder) at a result's name is set aside (:func:`set_aside`, one line on stderr) and
+    the run redone.
 
     Parameters
     ----------
@@ -269,7 +381,7 @@ def run_sweep(
     unique, duplicates = {}, 0
     for spec in specs:
         spec = canonical_spec(spec)
-        key = spec_key(spec)
+        key = result_key(spec, name)
         if key in unique:
             duplicates += 1
         unique[key] = spec
@@ -277,10 +389,18 @@ def run_sweep(
 
     todo = []
     for key, spec in unique.items():
-        if (results_dir / f"{key}.json").exists():
+        found, broken = find_result(results_dir, spec, name)
+        for path, why in broken:
+            report.set_aside.append(str(set_aside(path, why)))
+        failed = results_dir / f"{key}.failed.json"
+        if found is not None:
             report.skipped += 1
-        elif not retry_failed and (results_dir / f"{key}.failed.json").exists():
-            rec = read_json(results_dir / f"{key}.failed.json")
+        elif not retry_failed and failed.is_file():
+            try:
+                rec = read_json(failed)
+            except ValueError:
+                todo.append((key, spec))
+                continue
             report.failures.append(Failure(key, spec, rec.get("error", "?"),
                                            rec.get("traceback", "")))
             report.skipped_failed += 1
@@ -292,10 +412,10 @@ def run_sweep(
     if report.failures:
         bar.set_postfix(failed=len(report.failures))
     jobs = [(name, spec) for _, spec in todo]
+    results = imap_unordered(execute, jobs, workers=workers, scheduler=scheduler,
+                             client=client, start_method=start_method, preload=preload)
     try:
-        for i, ok, rec in imap_unordered(execute, jobs, workers=workers, scheduler=scheduler,
-                                         client=client, start_method=start_method,
-                                         preload=preload):
+        for i, ok, rec in results:
             key, spec = todo[i]
             if ok and rec["ok"]:
                 write_json(results_dir / f"{key}.json", {
@@ -309,10 +429,6 @@ def run_sweep(
                     error, tb = rec["error"], rec["traceback"]
                 else:  # the backend itself failed (worker died, unpicklable result...)
                     error = f"{type(rec).__name__}: {rec}"
-                    if type(rec).__name__ == "BrokenProcessPool":
-                        error += (" (a worker process died: out of memory, killed, or a "
-                                  "script that starts a sweep without "
-                                  "'if __name__ == \"__main__\":')")
                     tb = "".join(traceback.format_exception(type(rec), rec, rec.__traceback__))
                 write_json(results_dir / f"{key}.failed.json", {
                     "key": key, "spec": spec, "run": name, "error": error, "traceback": tb,
@@ -320,10 +436,11 @@ def run_sweep(
                 report.failures.append(Failure(key, spec, error, tb))
                 bar.set_postfix(failed=len(report.failures))
             bar.update(1)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C, and SIGTERM / SIGHUP under the CLI
         report.interrupted = True
         raise
     finally:
+        results.close()  # stops the worker processes now, not when garbage-collected
         bar.close()
         report.seconds = time.perf_counter() - t0
         if write_report:
@@ -331,29 +448,66 @@ def run_sweep(
     return report
 
 
-def load_results(results_dir, specs=None) -> list[dict]:
+def load_results(results_dir, specs=None, run=None) -> list[dict]:
     """The result records ``{"key", "spec", "run", "result", "seconds"}`` in a folder.
 
     With ``specs``, return the records of those specs in the same order (``None`` where a
-    spec has no result yet); without, every record in the folder, sorted by key.
+    spec has no verified result yet) computed by ``run``; with ``run=None``, by the one
+    run function that has results for the spec in the folder (ValueError if several do).
+    Without ``specs``, every record in the folder, sorted by key. A broken file (empty,
+    truncated, another spec) is a ValueError naming it.
     """
     results_dir = Path(results_dir)
     if specs is None:
-        paths = sorted(p for p in results_dir.glob("*.json")
-                       if len(p.stem) == KEY_LENGTH and "." not in p.stem)
-        return [read_json(p) for p in paths]
+        return [_read_record(p) for p in _record_paths(results_dir)]
+    index = None
     out = []
     for spec in specs:
         spec = canonical_spec(spec)
-        path = results_dir / f"{spec_key(spec)}.json"
-        if not path.exists():
-            out.append(None)
+        if run is not None:
+            path, broken = find_result(results_dir, spec, run)
+            if path is None and broken:
+                bad, why = broken[0]
+                raise ValueError(f"result file {bad} is {why}; run the sweep again to redo it")
+            out.append(None if path is None else _read_record(path))
             continue
-        rec = read_json(path)
-        if rec.get("spec") != spec:
-            raise ValueError(f"result file {path} holds a different spec (hash collision?)")
-        out.append(rec)
+        if index is None:
+            index = {}
+            for p in _record_paths(results_dir):
+                rec = _read_record(p)
+                rid = _safe_id(rec["run"])
+                if p.stem not in (spec_key({"run": rid, "spec": rec["spec"]}),
+                                  spec_key(rec["spec"])):
+                    raise ValueError(f"result file {p} holds a different spec than its name "
+                                     "says (edited, or a hash collision?)")
+                index.setdefault(json.dumps(rec["spec"], sort_keys=True), []).append(rec)
+        recs = index.get(json.dumps(spec, sort_keys=True), [])
+        runs = sorted({_safe_id(r["run"]) for r in recs})
+        if len(runs) > 1:
+            raise ValueError(f"{results_dir} holds results of several run functions for one "
+                             f"spec ({', '.join(runs)}); pass run= to choose")
+        out.append(recs[0] if recs else None)
     return out
+
+
+def _safe_id(run) -> str:
+    try:
+        return run_id(run)
+    except ValueError:
+        return str(run)
+
+
+def _record_paths(results_dir) -> list[Path]:
+    return sorted(p for p in Path(results_dir).glob("*.json")
+                  if len(p.stem) == KEY_LENGTH and "." not in p.stem)
+
+
+def _read_record(path) -> dict:
+    rec = read_json(path)
+    if not isinstance(rec, dict) or not {"spec", "run", "result"} <= set(rec):
+        raise ValueError(f"result file {path} is not a sweep result record (needs the spec, "
+                         "run and result fields)")
+    return rec
 
 
 # --------------------------------------------------------------------------- run functions

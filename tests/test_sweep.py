@@ -15,6 +15,7 @@ from lintheory.sweep import (
     load_results,
     pending_specs,
     resolve_run,
+    result_key,
     run_sweep,
     spec_key,
 )
@@ -31,9 +32,12 @@ def small_specs(seeds=(0, 1), rules=("fa", "raf"), ranks=(1, 2)):
 # --- run functions used by the tests (module level, so they are importable by name) ----
 
 
+INTERRUPT_AT = {"seed": 3}
+
+
 def interrupting_run(spec):
-    """linear_run, but Ctrl-C arrives when the run with seed 3 starts."""
-    if spec["seed"] == 3:
+    """linear_run, but Ctrl-C arrives when the run with seed ``INTERRUPT_AT["seed"]`` starts."""
+    if spec["seed"] == INTERRUPT_AT["seed"]:
         raise KeyboardInterrupt
     return linear_run(spec)
 
@@ -111,7 +115,7 @@ def test_serial_sweep_writes_one_file_per_spec_and_matches_direct_calls(tmp_path
     assert (rep.total, rep.duplicates, rep.finished, rep.skipped) == (8, 2, 8, 0)
     assert rep.ok and not rep.failures
     files = sorted(p.name for p in tmp_path.glob("*.json") if not p.name.startswith("_"))
-    assert files == sorted(f"{spec_key(s)}.json" for s in specs)
+    assert files == sorted(f"{result_key(s, RUN)}.json" for s in specs)
     for spec, rec in zip(specs, load_results(tmp_path, specs)):
         direct = json.loads(json.dumps(linear_run(spec), default=lambda a: a.tolist()))
         assert rec["spec"] == spec and rec["result"] == direct
@@ -121,16 +125,19 @@ def test_serial_sweep_writes_one_file_per_spec_and_matches_direct_calls(tmp_path
     assert specs[0]["rule"] == "fa" and specs[0]["r"] == 1 and min(fa1["a"]) < 0.5
 
 
-def test_interrupted_sweep_resumes_with_only_the_missing_runs(tmp_path):
+def test_interrupted_sweep_resumes_with_only_the_missing_runs(tmp_path, monkeypatch):
     specs = grid(**SMALL, rule="raf", r=2, seed=list(range(6)))
+    interrupting = f"{__name__}:interrupting_run"
     with pytest.raises(KeyboardInterrupt):
-        run_sweep(f"{__name__}:interrupting_run", specs, tmp_path, workers=1, progress=False)
+        run_sweep(interrupting, specs, tmp_path, workers=1, progress=False)
     done = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.json")
             if not p.name.startswith("_")}
     assert len(done) == 3  # seeds 0, 1, 2 finished before the interrupt
-    assert len(pending_specs(specs, tmp_path)) == 3
+    assert len(pending_specs(specs, tmp_path, interrupting)) == 3
+    assert len(pending_specs(specs, tmp_path, RUN)) == 6  # another run function: not done
     assert json.loads((tmp_path / "_sweep.json").read_text())["interrupted"] is True
-    rep = run_sweep(RUN, specs, tmp_path, workers=1, progress=False)
+    monkeypatch.setitem(INTERRUPT_AT, "seed", None)
+    rep = run_sweep(interrupting, specs, tmp_path, workers=1, progress=False)
     assert (rep.skipped, rep.finished, rep.executed) == (3, 3, 3)
     for name, mtime in done.items():  # finished runs were not redone
         assert (tmp_path / name).stat().st_mtime_ns == mtime
@@ -138,6 +145,7 @@ def test_interrupted_sweep_resumes_with_only_the_missing_runs(tmp_path):
     assert fresh.finished == 6
     assert ([r["result"] for r in load_results(tmp_path, specs)]
             == [r["result"] for r in load_results(tmp_path / "fresh", specs)])
+    assert load_results(tmp_path, specs, run=RUN) == [None] * 6
 
 
 def test_failures_are_reported_and_the_others_finish(tmp_path):
@@ -148,8 +156,8 @@ def test_failures_are_reported_and_the_others_finish(tmp_path):
     f = rep.failures[0]
     assert f.spec == bad and "ValueError" in f.error and "d" in f.error
     assert f.key in rep.summary() and f.error in rep.summary()
-    assert (tmp_path / f"{spec_key(bad)}.failed.json").exists()
-    assert not (tmp_path / f"{spec_key(bad)}.json").exists()
+    assert (tmp_path / f"{result_key(bad, RUN)}.failed.json").exists()
+    assert not (tmp_path / f"{result_key(bad, RUN)}.json").exists()
     again = run_sweep(RUN, [good[0], bad, good[1]], tmp_path, workers=1, progress=False)
     assert again.skipped == 2 and again.executed == 1 and len(again.failures) == 1
     kept = run_sweep(RUN, [good[0], bad, good[1]], tmp_path, workers=1, progress=False,
@@ -165,7 +173,7 @@ def test_non_finite_results_are_failures(tmp_path):
 def test_load_results_refuses_a_file_with_another_spec(tmp_path):
     spec = small_specs()[0]
     run_sweep(RUN, [spec], tmp_path, workers=1, progress=False)
-    path = tmp_path / f"{spec_key(spec)}.json"
+    path = tmp_path / f"{result_key(spec, RUN)}.json"
     rec = json.loads(path.read_text())
     rec["spec"]["seed"] = 99
     path.write_text(json.dumps(rec))

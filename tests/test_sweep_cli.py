@@ -15,7 +15,7 @@ import pytest
 from lintheory.cli import main
 from lintheory.linear_run import linear_run
 from lintheory.nn.runs import layer_ranks, train_spec
-from lintheory.sweep import load_results, run_sweep, spec_key
+from lintheory.sweep import load_results, result_key, run_sweep
 
 TESTS = Path(__file__).resolve().parent
 
@@ -73,7 +73,8 @@ def test_killed_sweep_reruns_only_the_missing_runs(tmp_path):
     recs = load_results(results, specs)
     assert all(r is not None for r in recs)
     assert sorted(int(c) for c in calls) == sorted(
-        s["seed"] for s in specs if f"{spec_key(s)}.json" not in done)
+        s["seed"] for s in specs
+        if f"{result_key(s, 'test_sweep_cli:slow_run')}.json" not in done)
 
 
 def test_layer_ranks():

@@ -210,7 +210,7 @@ def run(args) -> int:
         raise ValueError("the sweep is empty")
 
     if args.dry_run:
-        todo = pending_specs(specs, args.results)
+        todo = pending_specs(specs, args.results, run_fn)
         unique = len({json.dumps(s, sort_keys=True) for s in specs})
         print(f"sweep {args.results}: {unique} runs, {unique - len(todo)} already done, "
               f"{len(todo)} to run")
@@ -223,7 +223,7 @@ def run(args) -> int:
     from ..nn.runs import train_run
 
     if not args.quiet and resolve_run(run_fn) is train_run:  # also its old name
-        records = [r for r in load_results(args.results, specs) if r is not None]
+        records = [r for r in load_results(args.results, specs, run=run_fn) if r is not None]
         for line in _table(records):
             print(line)
     return 0 if not report.failures else 1
