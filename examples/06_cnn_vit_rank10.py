@@ -36,7 +36,7 @@ MODELS = {
         feedback_lr=1e-2,
         model_kwargs={"channels": (10, 10, 10) if QUICK else (16, 16, 32), "batchnorm": True}),
     # The ViT uses the recipe of the README: the same weight decay on the forward weights
-    # and on Q (the Kolen-Pollack condition, SPEC §5), Q started small, lr decay.
+    # and on Q (the Kolen-Pollack condition, theory §5), Q started small, lr decay.
     "ViT": TrainConfig(
         model="vit", hidden=16 if QUICK else 32, depth=1, epochs=2 if QUICK else 50, lr=3e-3,
         weight_decay=1e-3, lr_decay=0.97, model_kwargs={"heads": 2 if QUICK else 4, "patch": 2}),

@@ -70,7 +70,7 @@ class Figure3Config:
     class_ranks: tuple = (1, 2, 4, 8, 16)
     draf_ranks: tuple = (1, 2, 4, 10)
     # CNN and ViT (panels e, f): the recipe found on the validation split (README): the
-    # same weight decay on the forward weights and on Q (Kolen-Pollack alignment, SPEC §5),
+    # same weight decay on the forward weights and on Q (Kolen-Pollack alignment, theory §5),
     # Q started small, exponential lr decay, one learning rate for weights and feedback.
     net_weight_decay: float = 1e-3
     net_lr_decay: float = 0.97

@@ -29,7 +29,7 @@ DESCRIPTION = (
     "(angle between Q P and W^T, overlap of P with the top principal directions of its "
     "errors). Several seeds (--seed 0,1,2) are run one after another and summarised. "
     "RAF in the CNN and ViT needs a small initial Q and the same weight decay on W and Q "
-    "(SPEC 5), e.g. --model vit --epochs 50 --lr 3e-3 --weight-decay 1e-3 --lr-decay 0.97 "
+    "(theory §5), e.g. --model vit --epochs 50 --lr 3e-3 --weight-decay 1e-3 --lr-decay 0.97 "
     "--rule raf --rank 10 --feedback-arg q_init_scale=0.3 (CNN: --epochs 30, lr 1e-3, "
     "q_init_scale=0); both are then within ~1 point of BP with the same options."
 )

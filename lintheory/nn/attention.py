@@ -3,7 +3,7 @@
 Every weight matrix is its own :class:`~lintheory.nn.layers.Linear` (q, k, v, output,
 patch projection), so each sends its input error through its own feedback rule; the
 weight-free parts (scaled dot products, softmax mixing, head split/merge, token
-concatenation, position embeddings) pass errors exactly (SPEC §6, Transformer).
+concatenation, position embeddings) pass errors exactly (theory §6, Transformer).
 Shapes: tokens ``(B, T, D)``; heads ``(B, h, T, D/h)``.
 """
 
@@ -50,7 +50,7 @@ class MultiHeadSelfAttention(Layer):
 
     def backward(self, e, cache, ctx):
         """e ``(B, T, D)`` -> input error ``(B, T, D)``: softmax mixing passed exactly, each of
-        q, k, v, o sends its error through its own feedback (``B = W^T`` or ``Q P``, SPEC §6);
+        q, k, v, o sends its error through its own feedback (``B = W^T`` or ``Q P``, theory §6);
         ``None`` if q has no feedback."""
         cq, ck, cv, co, qh, kh, vh, A, scale = cache
         eO = self._split(self.o.backward(e, co, ctx))
@@ -116,7 +116,7 @@ class PatchEmbed(Layer):
 
     def backward(self, e, cache, ctx):
         """e ``(B, 1 + T, D)`` -> input error ``(B, C, H, W)`` through the projection's feedback
-        (``B = W^T`` or ``Q P``, SPEC §6), or ``None`` without feedback; fills cls/pos grads."""
+        (``B = W^T`` or ``Q P``, theory §6), or ``None`` without feedback; fills cls/pos grads."""
         c, (B, C, H, W) = cache
         self.pos.grad[...] = -e.sum(axis=0)
         self.cls.grad[...] = -e[:, 0].sum(axis=0)

@@ -1,6 +1,6 @@
 """Building blocks shared by every layer: parameters, the layer protocol, pass contexts.
 
-Sign convention (SPEC §6): the quantity passed backwards is the *error*
+Sign convention (theory §6): the quantity passed backwards is the *error*
 ``e = -dL/da`` of a layer's output ``a``; every layer's ``backward`` maps the error at its
 output to the error at its input. A parameter's ``grad`` holds ``dL/dvalue`` (so an
 optimiser *descends*: ``value -= lr * grad``). For a Linear layer ``grad_W = -e^T h``
@@ -64,7 +64,7 @@ class BackwardContext:
     """What a backward pass needs besides the error and the caches.
 
     ``e_output`` is the error at the logits ``(B, C)``; ``targets`` the one-hot targets
-    (drive Oja's rule at the output layer, SPEC §6); ``errors`` collects the error at every
+    (drive Oja's rule at the output layer, theory §6); ``errors`` collects the error at every
     weight layer's output (keyed by layer name) as the pass reaches it, which is where
     direct rules read the penultimate layer's error from. With ``compare_bp`` every
     feedback layer also stores in ``bp_cosines`` the cosine between the input error its

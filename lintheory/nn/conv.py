@@ -6,7 +6,7 @@ over samples or positions) and one matrix product; its transpose (col2im) loops 
 ``hm = cols (B*Ho*Wo, k*k*C_in)``, ``em (B*Ho*Wo, C_out)``, ``Wm (C_out, k*k*C_in)``, so
 the feedback factors are ``P (r, C_out)`` - a 1x1 convolution from C_out to r channels -
 and ``Q (k*k*C_in, r)`` - a kernel-sized transposed convolution from r back to C_in with
-the forward stride and padding (SPEC §6, Appendix C); Oja's covariance is over batch and
+the forward stride and padding (theory §6, Appendix C); Oja's covariance is over batch and
 all positions.
 """
 
@@ -97,7 +97,7 @@ class Conv2d(WeightLayer):
 
     def backward(self, e, cache, ctx):
         """e ``(B, C_out, Ho, Wo)`` -> input error ``(B, C_in, H, W)`` (col2im of ``em B^T``),
-        ``B = Wm^T`` (bp) or ``Q P`` (SPEC §6, Appendix C); direct rules send ``B e_s``
+        ``B = Wm^T`` (bp) or ``Q P`` (theory §6, Appendix C); direct rules send ``B e_s``
         (input-shaped); ``None`` without feedback.
         Fills ``W.grad = -(em^T cols)`` and ``b.grad``."""
         x, cols, Ho, Wo = cache
@@ -194,7 +194,7 @@ class BatchNorm(Layer):
         return y, (xhat, inv, bool(ctx.train))
 
     def backward(self, e, cache, ctx):
-        """e ``(B, C, ...)`` -> exact input error (weight-free, SPEC §6); fills g/b grads."""
+        """e ``(B, C, ...)`` -> exact input error (weight-free, theory §6); fills g/b grads."""
         xhat, inv, train = cache
         ax, sh = self._axes(e)
         self.g.grad[...] = -(e * xhat).sum(axis=ax)

@@ -1,4 +1,4 @@
-"""Feedback rules: how a weight layer sends its error to its input (SPEC §6).
+"""Feedback rules: how a weight layer sends its error to its input (theory §6).
 
 Every weight layer is seen through a matrix view: ``hm (N, D_in)`` input rows (a Linear
 layer's inputs, or a convolution's im2col patches), ``em (N, D_out)`` the errors at its
@@ -32,7 +32,7 @@ linear derivation's alternative uses (derivations/deep_linear.md).
 
 ``q_init_scale`` multiplies the random initial ``Q`` (default 1; 0 starts ``Q`` at zero, so
 a learned ``Q`` is built only from the KP updates ``h (P e)^T``: without decay the random
-initial component of ``Q`` never goes away, SPEC §5).
+initial component of ``Q`` never goes away, theory §5).
 
 A rule is a small class with three switches (``q_rule``, ``p_rule``, ``direct``); adding a
 rule is one subclass and one registry entry.
@@ -233,7 +233,7 @@ class KP(Feedback):
 
 
 class RAF(Feedback):
-    """Restricted adaptive feedback: Q by the KP-like rule, P by Oja (SPEC §6)."""
+    """Restricted adaptive feedback: Q by the KP-like rule, P by Oja (theory §6)."""
 
     name = "raf"
     q_rule = "kp"

@@ -96,7 +96,7 @@ class Linear(WeightLayer):
         return y, x
 
     def backward(self, e, x, ctx):
-        """e ``(..., d_out)`` -> input error ``(..., d_in)``: ``e_{l-1} = B e_l`` (SPEC §6),
+        """e ``(..., d_out)`` -> input error ``(..., d_in)``: ``e_{l-1} = B e_l`` (theory §6),
         ``B = W^T`` (bp) or ``Q P`` (fa, kp, raf, ...); direct rules send ``B e_s`` from the
         source error; ``None`` without feedback. Fills ``W.grad = -e^T x``, ``b.grad = -sum e``.
         """
@@ -123,7 +123,7 @@ class ReLU(Layer):
         return x * mask, mask
 
     def backward(self, e, mask, ctx):
-        """e -> ``e [x > 0]`` (the ``* f'(a)`` of SPEC §6)."""
+        """e -> ``e [x > 0]`` (the ``* f'(a)`` of theory §6)."""
         return e * mask
 
 
@@ -139,7 +139,7 @@ class GELU(Layer):
         return x * cdf, (x, cdf)
 
     def backward(self, e, cache, ctx):
-        """e -> ``e (Phi(x) + x phi(x))`` (the ``* f'(a)`` of SPEC §6)."""
+        """e -> ``e (Phi(x) + x phi(x))`` (the ``* f'(a)`` of theory §6)."""
         x, cdf = cache
         pdf = np.exp(-0.5 * x * x) * _RSQRT2PI
         return e * (cdf + x * pdf)
@@ -204,7 +204,7 @@ class LayerNorm(Layer):
         return xhat * self.g.value + self.b.value, (xhat, inv)
 
     def backward(self, e, cache, ctx):
-        """e ``(..., D)`` -> exact input error (weight-free, SPEC §6); fills g/b grads."""
+        """e ``(..., D)`` -> exact input error (weight-free, theory §6); fills g/b grads."""
         xhat, inv = cache
         axes = tuple(range(e.ndim - 1))
         self.g.grad[...] = -(e * xhat).sum(axis=axes)

@@ -1,4 +1,4 @@
-"""Losses returning ``(loss, e_out)`` with ``e_out = -dL/d(output)`` (SPEC §6 sign).
+"""Losses returning ``(loss, e_out)`` with ``e_out = -dL/d(output)`` (theory §6 sign).
 
 Both are means over the batch, so ``e_out`` already carries the ``1/B``.
 """
@@ -45,7 +45,7 @@ def softmax_cross_entropy(logits: np.ndarray, y_int: np.ndarray):
 
 
 def mse(pred: np.ndarray, target: np.ndarray):
-    """``L = sum |target - pred|^2 / (2 B)`` (SPEC Eq. 3); ``e_out = (target - pred) / B``."""
+    """``L = sum |target - pred|^2 / (2 B)`` (paper Eq. 3); ``e_out = (target - pred) / B``."""
     pred = np.asarray(pred)
     target = np.asarray(target, dtype=pred.dtype)
     if pred.shape != target.shape:

@@ -16,7 +16,7 @@ smaller learning rate.
 The config (:mod:`lintheory.nn.config`) is JSON-serialisable and has a stable content
 hash, so a sweep can store one result file per config.
 
-Training follows SPEC §6: forward, softmax cross-entropy, ``e_out = -dL/dlogits``
+Training follows theory §6: forward, softmax cross-entropy, ``e_out = -dL/dlogits``
 (``onehot - softmax`` per example, averaged over the batch by the loss), the model's
 backward pass sends the error through each layer's feedback (``W^T`` for BP, ``Q P``
 for RAF) and fills the gradients of the forward weights and the pseudo-gradients of
