@@ -137,7 +137,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "command and seed write byte-identical files)")
     g.add_argument("--out", default=None, metavar="PATH.json",
                    help="result file (default: results/train/<model>_<rule>_<key>.json)")
+    g.add_argument("--save-model", default=None, metavar="PATH.npz",
+                   help="also save each trained model (parameters, feedback factors Q and P, "
+                        "BatchNorm statistics and its build options) to this NPZ; with several "
+                        "seeds one file per seed, PATH_seed<N>.npz; load it with "
+                        "lintheory.nn.checkpoint.load_model (default: not saved)")
     add_quiet(parser)
+
+
+def model_paths(save_model, seeds) -> list:
+    """Where ``--save-model`` writes the model of each seed (``[]`` when not given)."""
+    from pathlib import Path
+
+    if save_model is None:
+        return []
+    path = Path(save_model)
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    if len(seeds) == 1:
+        return [path]
+    return [path.with_name(f"{path.stem}_seed{s}.npz") for s in seeds]
 
 
 def config_from_args(args, seed: int):
@@ -173,11 +192,15 @@ def run(args) -> int:
     """``lintheory train``: train one run per seed and write the JSON result; returns 0."""
     import numpy as np
 
-    from ..io import write_json
+    from ..io import check_output_path, write_json
+    from ..nn.checkpoint import save_model
     from ..nn.data import load_dataset
     from ..nn.train import train
 
     configs = [config_from_args(args, s) for s in args.seed]
+    model_files = model_paths(args.save_model, args.seed)
+    for path in model_files:                 # fail now, not after the training
+        check_output_path(path)
     c0 = configs[0]
     data = load_dataset(
         c0.dataset, classes=c0.classes, shape="flat" if c0.model == "mlp" else "image",
@@ -185,9 +208,13 @@ def run(args) -> int:
         data_dir=c0.data_dir, grayscale=c0.grayscale,
     )
     runs = []
-    for cfg in configs:
-        hist = train(cfg, progress=not args.quiet, data=data)
+    for i, cfg in enumerate(configs):
+        hist, model = train(cfg, progress=not args.quiet, data=data, return_model=True)
         runs.append(hist)
+        if model_files:
+            saved = save_model(model_files[i], model, config=cfg)
+            if not args.quiet:
+                print(f"seed {cfg.seed}: model -> {saved}")
         if not args.quiet:
             f = hist["final"]
             val = "" if f["val_acc"] is None else f" val {f['val_acc']:.4f}"
@@ -206,6 +233,8 @@ def run(args) -> int:
         "runs": runs if args.timings else [
             {k: v for k, v in r.items() if k not in ("seconds", "seconds_total")} for r in runs],
     }
+    if model_files:
+        result["model_files"] = [str(p) for p in model_files]
     out = args.out
     if out is None:
         out = f"results/train/{c0.model}_{c0.rule}_{result['key']}.json"

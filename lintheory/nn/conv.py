@@ -170,6 +170,13 @@ class BatchNorm(Layer):
         """``[g, b]``, each ``(C,)``."""
         return [self.g, self.b]
 
+    def state_buffers(self) -> dict[str, np.ndarray]:
+        """Non-trainable state kept by the model (``Model.state_dict``): the running
+        ``mean`` and ``var``, each ``(C,)``, keyed ``"<name>.running_mean"`` etc. The
+        arrays are live (updated in place), not copies."""
+        return {f"{self.name}.running_mean": self.running_mean,
+                f"{self.name}.running_var": self.running_var}
+
     @staticmethod
     def _axes(x):
         """(reduction axes, broadcast shape) for an input with channels on axis 1."""

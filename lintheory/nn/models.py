@@ -33,6 +33,9 @@ class Model:
         self.input_shape, self.n_classes = tuple(input_shape), int(n_classes)
         self.rng, self.dtype = rng, as_dtype(dtype)
         self.cache = None
+        #: the keyword arguments of :func:`build_model` that rebuild this architecture
+        #: (set by ``build_model``; None for a model assembled by hand)
+        self.build_args: dict | None = None
         self.errors: dict[str, np.ndarray] = {}
         self.bp_cosines: dict[str, float] = {}
         self.weight_layers = root.weight_layers()
@@ -120,6 +123,89 @@ class Model:
         for p in self.params() + self.feedback_params():
             p.grad[...] = 0
 
+    # ------------------------------------------------------------------ state
+    def _state_arrays(self) -> dict[str, np.ndarray]:
+        """Every array that defines the model, live (not copied), keyed by name.
+
+        Forward parameters (``fc1.W``, ``bn1.g``, ``embed.pos``, ...), every feedback
+        factor whether learned or fixed (``fc2.fb.Q``, ``fc2.fb.P``; a ``P`` that is the
+        identity is not stored, see :mod:`lintheory.nn.feedback`) and the non-trainable
+        buffers of layers that keep some (BatchNorm's ``bn1.running_mean``,
+        ``bn1.running_var``), in forward order.
+        """
+        out: dict[str, np.ndarray] = {}
+
+        def put(key, arr):
+            if key in out and out[key] is not arr:
+                raise RuntimeError(f"two different arrays of the model are both named {key!r}")
+            out[key] = arr
+
+        for p in self.params():
+            put(p.name, p.value)
+        for layer in self.feedback_layers:
+            fb = layer.feedback
+            for p in (getattr(fb, "Q", None), getattr(fb, "P", None)):
+                if p is not None:
+                    put(p.name, p.value)
+        for layer in _walk_layers(self.root):
+            buffers = getattr(layer, "state_buffers", None)
+            if buffers is not None:
+                for key, arr in buffers().items():
+                    put(key, arr)
+        return out
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter, feedback factor and buffer, keyed by name.
+
+        Returns
+        -------
+        dict of str to ndarray
+            ``{name: array}``: the forward parameters (``Param.name``, e.g. ``"fc1.W"``),
+            the feedback factors ``Q``, ``P`` of every feedback layer, learned or fixed
+            (``"fc2.fb.Q"``), and the BatchNorm running statistics
+            (``"bn1.running_mean"``, ``"bn1.running_var"``). Together with the options the
+            model was built with (:attr:`build_args`) this is everything a forward and a
+            backward pass depend on; optimiser state is not included. Save it with
+            ``numpy.savez`` or :func:`lintheory.nn.checkpoint.save_model`.
+        """
+        return {k: v.copy() for k, v in self._state_arrays().items()}
+
+    def load_state_dict(self, state) -> None:
+        """Copy ``state`` (from :meth:`state_dict`, or a loaded NPZ) into the model.
+
+        Every key the model has must be present with the same shape and dtype, and no
+        other key may be; otherwise ``ValueError`` names the first offending key and
+        nothing is changed. Arrays are written in place, so optimisers holding the
+        parameters keep working.
+        """
+        own = self._state_arrays()
+        keys = list(state.keys())
+        missing = [k for k in own if k not in state]
+        if missing:
+            k = missing[0]
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise ValueError(f"state dict has no key {k!r}{more}: the model expects shape "
+                             f"{own[k].shape}, dtype {own[k].dtype}; was it saved from a model "
+                             "built with the same options?")
+        extra = [k for k in keys if k not in own]
+        if extra:
+            k = extra[0]
+            more = f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""
+            raise ValueError(f"state dict key {k!r}{more} is not an array of this model; was "
+                             "it saved from a model built with the same options?")
+        arrays = {}
+        for k, target in own.items():
+            a = np.asarray(state[k])
+            if a.shape != target.shape:
+                raise ValueError(f"state dict key {k!r} has shape {a.shape}; the model "
+                                 f"expects {target.shape}")
+            if a.dtype != target.dtype:
+                raise ValueError(f"state dict key {k!r} has dtype {a.dtype}; the model expects "
+                                 f"{target.dtype} (build it with dtype={str(a.dtype)!r})")
+            arrays[k] = a
+        for k, target in own.items():
+            target[...] = arrays[k]
+
     # ------------------------------------------------------------------ report
     def feedback_report(self, errors=None) -> list[dict]:
         """Alignment of each feedback layer (see ``feedback_alignment``), plus ``bp_cos``
@@ -139,6 +225,22 @@ class Model:
                 rep["bp_cos"] = self.bp_cosines[layer.name]
             out.append(rep)
         return out
+
+
+def _walk_layers(layer, seen=None):
+    """``layer`` and every layer below it (attributes that are layers or lists of them)."""
+    from .base import Layer
+
+    seen = set() if seen is None else seen
+    if id(layer) in seen:
+        return
+    seen.add(id(layer))
+    yield layer
+    for value in vars(layer).values():
+        items = value if isinstance(value, (list, tuple)) else (value,)
+        for item in items:
+            if isinstance(item, Layer):
+                yield from _walk_layers(item, seen)
 
 
 def _per_layer(what, value, layers):
@@ -210,15 +312,30 @@ def build_model(kind: str, input_shape, n_classes: int, *, rule="bp", rank=None,
                 feedback_kwargs: dict | None = None, **kind_specific) -> Model:
     """Build a model and wire its feedback.
 
-    kind : "mlp" (``depth`` hidden ReLU layers of width ``hidden``, default 4 x 256;
+    Parameters
+    ----------
+    kind : str
+        "mlp" (``depth`` hidden ReLU layers of width ``hidden``, default 4 x 256;
         ``dropout=p``, ``batchnorm=True`` optional), "cnn" (see ``cnn.build_cnn``:
         ``hidden`` is the width of the dense layer, default 128; ``channels``,
         ``batchnorm``, ``dropout``), "vit" (see ``vit.build_vit``: ``hidden`` (alias
         ``dim``) is the token dimension, default 64, ``depth`` (alias ``blocks``) the
         number of blocks, default 2; ``heads``, ``patch``, ``mlp_ratio``, ``dropout``).
-    rule, rank : one value or one per feedback layer (``Model.feedback_layers``).
-    feedback_kwargs : rule hyperparameters (``q_decay``, ``p_decay``, ``p_lr_scale``,
-        ``centre``, ``scale``, ``cov_eps``, ``clip``, ``source``, ``q_init_scale``).
+    input_shape : int or tuple of int
+        Shape of one input (``(D,)`` for the MLP, ``(C, H, W)`` for the CNN and ViT).
+    n_classes : int
+        Number of outputs.
+    rule, rank
+        One value or one per feedback layer (``Model.feedback_layers``).
+    rng : numpy.random.Generator
+        Source of every random initial weight and feedback factor.
+    feedback_kwargs : dict, optional
+        Rule hyperparameters (``q_decay``, ``p_decay``, ``p_lr_scale``, ``centre``,
+        ``scale``, ``cov_eps``, ``clip``, ``source``, ``q_init_scale``).
+
+    Returns
+    -------
+    Model
     """
     if kind not in MODEL_KINDS:
         raise ValueError(f"kind must be one of {', '.join(MODEL_KINDS)}; got {kind!r}")
@@ -231,6 +348,10 @@ def build_model(kind: str, input_shape, n_classes: int, *, rule="bp", rank=None,
     if int(n_classes) < 2:
         raise ValueError(f"n_classes must be >= 2, got {n_classes}")
     kind_specific = _check_kind_options(kind, kind_specific)
+    build_args = {"kind": kind, "input_shape": list(input_shape), "n_classes": int(n_classes),
+                  "rule": rule, "rank": rank, "hidden": hidden, "depth": depth,
+                  "dtype": dt.name, "feedback_kwargs": dict(feedback_kwargs or {}),
+                  **kind_specific}
     if kind == "cnn" and depth is not None:
         raise ValueError("depth is not an option of the cnn (its layout is fixed; see "
                          "lintheory.nn.cnn)")
@@ -252,6 +373,7 @@ def build_model(kind: str, input_shape, n_classes: int, *, rule="bp", rank=None,
                          **kind_specific)
     model = Model(root, kind, input_shape, n_classes, rng, dt)
     model.set_feedback(rule, rank, **(feedback_kwargs or {}))
+    model.build_args = build_args
     return model
 
 

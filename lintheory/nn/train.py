@@ -5,6 +5,7 @@
     cfg = TrainConfig(model="mlp", rule="raf", rank=10, epochs=30, seed=1)
     hist = train(cfg)                 # per-epoch losses/accuracies + final feedback report
     hist["test_acc"][-1]
+    hist, model = train(cfg, return_model=True)   # ... and the trained Model
 
 ``train`` is pure apart from the progress bar: every random draw comes from
 ``np.random.default_rng(seed)`` split into independent streams (weights and feedback
@@ -106,8 +107,9 @@ def _jsonable_report(report):
     return clean(report)
 
 
-def train(config: TrainConfig | None = None, *, progress: bool = False, data=None) -> dict:
-    """Train the model ``config`` describes and return its history.
+def train(config: TrainConfig | None = None, *, progress: bool = False, data=None,
+          return_model: bool = False):
+    """Train the model ``config`` describes and return its history (and the model).
 
     Parameters
     ----------
@@ -115,9 +117,14 @@ def train(config: TrainConfig | None = None, *, progress: bool = False, data=Non
     progress : show a tqdm bar over epochs with the loss and accuracies.
     data : optional pre-loaded :class:`~.data.Dataset` (must match the config's data
         options; used by tests and sweeps to avoid reloading).
+    return_model : return ``(history, model)`` instead of the history alone; the model
+        is the trained :class:`~.models.Model` (``model.state_dict()``,
+        :func:`lintheory.nn.checkpoint.save_model`), evaluated as it was for the last
+        entries of the history.
 
     Returns
     -------
+    history, or ``(history, model)`` with ``return_model``. The history is a
     dict with ``config`` (dict), ``key``, ``data`` (sizes), ``epoch`` (1..E), per-epoch
     lists ``train_loss``, ``train_acc``, ``val_loss``, ``val_acc``, ``test_loss``,
     ``test_acc`` (evaluated after each epoch in eval mode on the whole split -- the
@@ -140,10 +147,11 @@ def train(config: TrainConfig | None = None, *, progress: bool = False, data=Non
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):
-        return _train(config, progress=progress, data=data)
+        hist, model = _train(config, progress=progress, data=data)
+    return (hist, model) if return_model else hist
 
 
-def _train(config, *, progress, data) -> dict:
+def _train(config, *, progress, data):
     from . import losses
     from .data import load_dataset
 
@@ -260,7 +268,7 @@ def _train(config, *, progress, data) -> dict:
             bar.close()
 
     feedback = _final_feedback(model, data, config)
-    return {
+    hist_out = {
         "config": config.to_dict(),
         "key": config.key(),
         "data": data.summary(),
@@ -276,6 +284,7 @@ def _train(config, *, progress, data) -> dict:
         "n_params": int(sum(p.value.size for p in params)),
         "n_feedback_params": int(sum(p.value.size for p in fb_params)),
     }
+    return hist_out, model
 
 
 def _finite_or_none(v):
