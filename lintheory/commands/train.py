@@ -122,7 +122,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--feedback-weight-decay", type=nonneg_float, default=None,
                    help="weight decay of Q, P in the optimiser (default: --weight-decay)")
     g = parser.add_argument_group("data and run")
-    g.add_argument("--dataset", choices=("digits", "mnist1d", "cifar10"), default=d.dataset)
+    g.add_argument("--dataset", choices=("digits", "mnist1d", "cifar10"), default=d.dataset,
+                   help="data set: scikit-learn's 8x8 digits, MNIST-1D (the data extra) or "
+                        "CIFAR-10 (needs --data-dir)")
     add_data_args(g, grayscale=True)
     g.add_argument("--classes", type=_classes, default=None,
                    help="number of classes c (the first c) or a comma list of labels")
@@ -131,7 +133,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "0.15; cifar10: 0.1, i.e. 5,000 images)")
     g.add_argument("--seed", type=_seeds, default=[0],
                    help="random seed, or a comma list of seeds run one after another")
-    g.add_argument("--dtype", choices=DTYPES, default=d.dtype)
+    g.add_argument("--dtype", choices=DTYPES, default=d.dtype,
+                   help="floating-point type of the weights and the data")
     g.add_argument("--timings", action="store_true",
                    help="also store wall-clock seconds in the JSON (without them the same "
                         "command and seed write byte-identical files)")
