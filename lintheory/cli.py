@@ -9,14 +9,19 @@ automatically. A command module defines::
     def add_arguments(parser): ...   # argparse options
     def run(args) -> int: ...        # the work; import heavy modules inside
 
-Errors that users can fix (``ValueError``, :class:`~lintheory.errors.DivergenceError`)
-end the program with a one-line message and exit status 2, never a traceback.
+Every failure ends the program with one line on stderr, ``lintheory COMMAND: error: ...``,
+never a traceback (``lintheory --debug COMMAND ...`` prints it): exit status 2 for what
+the user can fix (bad values, ``DivergenceError``, a path or disk problem, not enough
+memory, argparse errors) and 1 for anything unexpected (a bug: please report it). Ctrl-C
+exits 130; SIGTERM and SIGHUP are handled the same way (:mod:`lintheory.shutdown`) and
+exit 143 and 129. A run function calling ``sys.exit`` inside a sweep fails that run only.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -48,9 +53,17 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return f"{text} (default: {d})" if text else f"(default: {d})"
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are one line: the error and where the help is."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} "
+                     f"(see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``lintheory`` parser, one sub-parser per discovered command module."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="lintheory",
         description=(
             "Learning with low-dimensional error feedback (Hanut & Kadmon, arXiv 2502.20580): "
@@ -59,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"lintheory {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="on an error, print the full traceback before the one-line "
+                        "message (also: LINTHEORY_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod in _command_modules():
         p = sub.add_parser(
@@ -72,24 +88,64 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
-    """Entry point: parse ``argv`` and run the command; returns the exit code
-    (ValueError and DivergenceError print a one-line error and return 2)."""
+def _one_line(exc: BaseException) -> str:
+    text = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return text if len(text) <= 2000 else text[:2000] + " ..."
+
+
+def describe_error(exc: BaseException) -> tuple[int, str]:
+    """``(exit status, one-line message)`` for an exception that ended a command."""
     from .errors import DivergenceError
+
+    text = _one_line(exc)
+    if isinstance(exc, (ValueError, DivergenceError)):
+        return 2, text or type(exc).__name__
+    if isinstance(exc, OSError):
+        what = exc.strerror or text or type(exc).__name__
+        names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+        return 2, f"{what}: {' -> '.join(names)}" if names else what
+    if isinstance(exc, MemoryError):
+        return 2, ("not enough memory for these sizes (MemoryError); choose smaller sizes"
+                   + (f": {text}" if text else ""))
+    if isinstance(exc, RecursionError):
+        return 2, f"input nested too deeply ({text or 'RecursionError'})"
+    return 1, (f"{type(exc).__name__}: {text} (unexpected; 'lintheory --debug ...' shows "
+               "the traceback)")
+
+
+def main(argv=None) -> int:
+    """Entry point: parse ``argv`` and run the command; returns the exit code.
+
+    Any exception is one line on stderr (see the module docstring for the exit codes);
+    ``--debug`` adds the traceback.
+    """
+    import traceback
+
+    from .shutdown import Terminated, signals_as_interrupts
 
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "_run", None) is None:
         parser.print_help()
         return 2
+    debug = args.debug or os.environ.get("LINTHEORY_DEBUG", "") not in ("", "0")
     try:
-        return int(args._run(args) or 0)
-    except (ValueError, DivergenceError) as exc:
-        print(f"lintheory {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        with signals_as_interrupts():
+            return int(args._run(args) or 0)
+    except Terminated as exc:
+        print(f"lintheory {args.command}: terminated by {exc.name}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print(f"lintheory {args.command}: interrupted", file=sys.stderr)
         return 130
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - every failure is one line
+        if debug:
+            traceback.print_exc()
+        code, message = describe_error(exc)
+        print(f"lintheory {args.command}: error: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":  # pragma: no cover

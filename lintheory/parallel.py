@@ -145,7 +145,7 @@ def _serial(fn, items):
         for i, item in enumerate(items):
             try:
                 value = fn(item)
-            except Exception as exc:  # noqa: BLE001 - reported, never fatal
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - reported, never fatal
                 yield i, False, exc
             else:
                 yield i, True, value
@@ -159,6 +159,11 @@ class WorkerDied(RuntimeError):
     memory); only that job fails, the others go on in a fresh worker."""
 
 
+class _Stop(BaseException):
+    """Raised in a worker by the parent's SIGTERM: leave through the normal exit path, so
+    that multiprocessing's finalisers run (no 'leaked semaphore' warning)."""
+
+
 def _worker_main(conn, fn, n_threads):
     """A local worker: run ``fn`` on each ``(index, item)`` received until ``None`` or EOF.
 
@@ -168,29 +173,38 @@ def _worker_main(conn, fn, n_threads):
     """
     import signal
 
+    def stop(signum, frame):
+        raise _Stop
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    pin_threads(n_threads)
-    while True:
-        try:
-            msg = conn.recv()
-        except (EOFError, OSError):  # the parent is gone
-            return
-        if msg is None:
-            return
-        i, item = msg
-        try:
-            out = (i, True, fn(item))
-        except BaseException as exc:  # noqa: BLE001 - SystemExit too: a failed job
-            out = (i, False, exc)
-        try:
-            conn.send(out)
-        except (BrokenPipeError, EOFError, OSError):
-            return
-        except Exception as exc:  # noqa: BLE001 - an unpicklable result or exception
-            conn.send((i, False, RuntimeError(
-                f"the job's {'result' if out[1] else 'exception'} cannot be sent back "
-                f"to the parent process: {type(exc).__name__}: {exc}")))
+    signal.signal(signal.SIGTERM, stop)  # the parent stops a busy worker: exit cleanly
+    try:
+        pin_threads(n_threads)
+        while True:
+            try:
+                msg = conn.recv()
+            except (EOFError, OSError):  # the parent is gone
+                return
+            if msg is None:
+                return
+            i, item = msg
+            try:
+                out = (i, True, fn(item))
+            except _Stop:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - SystemExit too: a failed job
+                out = (i, False, exc)
+            try:
+                conn.send(out)
+            except (BrokenPipeError, EOFError, OSError):
+                return
+            except Exception as exc:  # noqa: BLE001 - an unpicklable result or exception
+                conn.send((i, False, RuntimeError(
+                    f"the job's {'result' if out[1] else 'exception'} cannot be sent back "
+                    f"to the parent process: {type(exc).__name__}: {exc}")))
+    except _Stop:
+        return
 
 
 class _Worker:
