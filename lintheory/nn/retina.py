@@ -35,12 +35,16 @@ RETINA_DEPTH = 3
 
 def build_retina(input_shape, n_classes: int, *, channels: int = 32, kernel: int = 9,
                  bottleneck: int | None = None, ventral: int = 3, dense: int = 1024,
-                 rng: np.random.Generator, dtype=np.float32) -> Sequential:
+                 retina_init: float = 1.0, rng: np.random.Generator,
+                 dtype=np.float32) -> Sequential:
     """The network above as a :class:`Sequential`: ``(B, 1, H, W)`` -> logits ``(B, n_classes)``.
 
     ``kernel`` must be odd ('same' padding ``kernel // 2``). The retina is the first
     :data:`RETINA_DEPTH` layers (``root.layers[:RETINA_DEPTH]``, up to retina2's
-    pre-activation).
+    pre-activation). ``retina_init`` multiplies the two retinal layers' initial (He)
+    weights: a short CPU training run cannot wash out a full-size random initial kernel,
+    whose noise would then dominate the receptive fields (Adam's steps do not depend on
+    the weights' scale, so a small start still learns at the same rate).
     """
     if len(input_shape) != 3:
         raise ValueError(f"retina input_shape must be (C, H, W), got {tuple(input_shape)}")
@@ -58,6 +62,10 @@ def build_retina(input_shape, n_classes: int, *, channels: int = 32, kernel: int
         return [Conv2d(cin, cout, k, padding=p, rng=rng, name=name, dtype=dtype), ReLU()]
 
     layers = conv(c_in, C, "retina1") + conv(C, nbn, "retina2")
+    if not (isinstance(retina_init, (int, float)) and 0 < retina_init <= 1):
+        raise ValueError(f"retina_init must be a number in (0, 1], got {retina_init!r}")
+    for conv_layer in (layers[0], layers[2]):
+        conv_layer.W.value *= conv_layer.W.value.dtype.type(retina_init)
     cin = nbn
     for i in range(V):
         layers += conv(cin, C, f"vvs{i + 1}")
@@ -77,7 +85,8 @@ def build_retina_model(input_shape, n_classes: int, *, rule="bp", retina_rule=No
         feedback into the retina (``vvs1``). A direct rule (``draf``, ``dfa``) there sends
         the source's error (``feedback_kwargs["source"]``: output or penultimate = fc1)
         straight to the retina's output.
-    sizes : ``channels``, ``kernel``, ``bottleneck``, ``ventral``, ``dense``.
+    sizes : ``channels``, ``kernel``, ``bottleneck``, ``ventral``, ``dense``,
+        ``retina_init``.
     """
     if not isinstance(rng, np.random.Generator):
         raise ValueError("rng must be a numpy.random.Generator")
