@@ -214,15 +214,15 @@ def run(args) -> int:
     for i, cfg in enumerate(configs):
         hist, model = train(cfg, progress=not args.quiet, data=data, return_model=True)
         runs.append(hist)
-        if model_files:
-            saved = save_model(model_files[i], model, config=cfg)
-            if not args.quiet:
-                print(f"seed {cfg.seed}: model -> {saved}")
         if not args.quiet:
             f = hist["final"]
             val = "" if f["val_acc"] is None else f" val {f['val_acc']:.4f}"
             print(f"seed {cfg.seed}: train {f['train_acc']:.4f}{val} test {f['test_acc']:.4f} "
                   f"({hist['seconds_total']:.1f} s)")
+        if model_files:
+            saved = save_model(model_files[i], model, config=cfg)
+            if not args.quiet:
+                print(f"seed {cfg.seed}: model -> {saved}")
     summary = {k: _summary([r["final"][k] for r in runs])
                for k in ("train_acc", "val_acc", "test_acc", "test_loss")}
     base = c0.replace(seed=0)
