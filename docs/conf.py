@@ -42,7 +42,36 @@ def _copy_derivations() -> None:
             stale.unlink()
 
 
+def _write_if_changed(target: Path, text: str) -> None:
+    if not target.exists() or target.read_text(encoding="utf-8") != text:
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+
+
+def _example_pages() -> None:
+    """One page per ``examples/NN_*.py`` in ``docs/examples/`` (generated, not committed):
+    the title of the script's first cell and its source."""
+    dst = Path(__file__).parent / "examples"
+    dst.mkdir(exist_ok=True)
+    scripts = sorted((ROOT / "examples").glob("[0-9]*.py"))
+    for script in scripts:
+        title = script.stem
+        for line in script.read_text(encoding="utf-8").splitlines():
+            if line.startswith("# # "):
+                title = line[4:].strip()
+                break
+        page = (f"# {title}\n\n`examples/{script.name}` (run it from the repository root: "
+                f"`python examples/{script.name}`)\n\n"
+                f"```{{literalinclude}} ../../examples/{script.name}\n:language: python\n```\n")
+        _write_if_changed(dst / f"{script.stem}.md", page)
+    for stale in dst.glob("*.md"):
+        if not (ROOT / "examples" / f"{stale.stem}.py").exists():
+            stale.unlink()
+
+
 _copy_derivations()
+_example_pages()
 
 project = "lintheory"
 author = "the lintheory developers"
