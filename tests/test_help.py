@@ -102,3 +102,25 @@ def test_checker_catches_the_known_defects():
     assert found["--c"] == ["no help text"]
     assert "'(default' 2 times" in found["--d"][0]
     assert found["--e"] == []
+
+
+@pytest.mark.parametrize("argv", [["--rank", "2"], ["--rank", "2,3", "--rule", "BP"]])
+def test_train_rank_needs_feedback_factors(argv, tmp_path, capsys):
+    """``train --rank`` with bp (no Q, P) is a one-line error naming the option, before any
+    data is loaded or file written (it used to be accepted and ignored)."""
+    from lintheory.cli import main
+
+    out = tmp_path / "r.json"
+    assert main(["train", *argv, "--epochs", "1", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--rank" in err and "bp" in err and "raf" in err
+    assert not out.exists()
+
+
+def test_train_rank_with_a_feedback_rule_is_accepted(tmp_path):
+    from lintheory.cli import main
+
+    out = tmp_path / "r.json"
+    assert main(["train", "--rule", "fa", "--rank", "2", "--hidden", "8", "--depth", "1",
+                 "--epochs", "1", "--out", str(out), "--quiet"]) == 0
+    assert out.exists()

@@ -81,7 +81,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "dfa, normative)")
     g.add_argument("--rank", type=_rank, default=None,
                    help="feedback rank: one integer for every layer or a comma list, one per "
-                        "feedback layer (default: unconstrained)")
+                        "feedback layer; not with --rule bp, which has no feedback factors "
+                        "(default: unconstrained)")
     g.add_argument("--hidden", type=positive_int, default=None,
                    help="width: MLP hidden units (default 256; cifar10: 512), CNN dense layer "
                         "(128), ViT token dimension (64)")
@@ -148,6 +149,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_quiet(parser)
 
 
+def check_rank_for_rule(rule: str, rank) -> None:
+    """``ValueError`` when ``--rank`` is given with a rule that has no feedback factors
+    (bp sends ``W^T e``: a rank would be ignored, and stored under another result key)."""
+    from ..nn.feedback import FEEDBACK_RULES
+
+    cls = FEEDBACK_RULES.get(str(rule).lower())
+    if rank is not None and cls is not None and cls.transport:
+        others = ", ".join(k for k, c in FEEDBACK_RULES.items() if not c.transport)
+        raise ValueError(f"--rank {rank if isinstance(rank, int) else ','.join(map(str, rank))}"
+                         f" needs a rule with feedback factors Q, P ({others}); --rule "
+                         f"{cls.name} sends W^T e and has no rank")
+
+
 def model_paths(save_model, seeds) -> list:
     """Where ``--save-model`` writes the model of each seed (``[]`` when not given)."""
     from pathlib import Path
@@ -200,10 +214,13 @@ def run(args) -> int:
     from ..nn.data import load_dataset
     from ..nn.train import train
 
+    check_rank_for_rule(args.rule, args.rank)
     configs = [config_from_args(args, s) for s in args.seed]
     model_files = model_paths(args.save_model, args.seed)
     for path in model_files:                 # fail now, not after the training
         check_output_path(path)
+    if args.out is not None:
+        check_output_path(args.out)
     c0 = configs[0]
     data = load_dataset(
         c0.dataset, classes=c0.classes, shape="flat" if c0.model == "mlp" else "image",
