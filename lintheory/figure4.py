@@ -58,6 +58,7 @@ class Figure4Config:
     weight_decay: float = 1e-3
     lr_decay: float = 0.9
     q_init_scale: float = 0.0
+    rf_images: int = 256               # fields: mean gradient over this many val images
 
     def __post_init__(self):
         if not self.seeds:
@@ -197,21 +198,41 @@ def train_retina(spec: dict, data, *, progress: bool = False):
     return model, hist
 
 
-def retina_run(spec: dict) -> dict:
-    """One run of the figure: train, then the fields of the last retinal layer's channels
-    at the centre and their indices. JSON-ready; ``fields`` is ``(C_out, S, S)``."""
+def _fields_and_indices(layers, input_shape, x0=None):
     from .nn.receptive_fields import receptive_fields
-    from .nn.retina import retina_layers
     from .nn.rf_indices import field_indices
 
-    model, hist = train_retina(spec, _data(spec["data_dir"], spec["crop"]))
-    fields = receptive_fields(retina_layers(model), model.input_shape)[:, 0]
-    silent = [bool(not np.any(f)) for f in fields]
-    idx = field_indices(fields[~np.asarray(silent)]) if not all(silent) else {
-        "orientedness": [], "isotropy": []}
+    fields = receptive_fields(layers, input_shape, x0=x0)[:, 0]
+    silent = np.array([not np.any(f) for f in fields], bool)
+    idx = (field_indices(fields[~silent]) if not silent.all()
+           else {"orientedness": [], "isotropy": []})
+    return fields, silent.tolist(), idx
+
+
+def retina_run(spec: dict) -> dict:
+    """One run of the figure: train, then the fields of the last retinal layer's channels
+    at the centre and their indices. JSON-ready.
+
+    ``fields (C_out, S, S)``: the mean gradient over the first ``rf_images`` validation
+    images (defined for every channel); ``blank_fields``: the gradient at a blank image
+    (Lindsey et al.'s definition; a channel is ``blank_silent`` (all zero) when every
+    first-layer unit it reads is off at zero input). Indices of both (silent fields
+    left out).
+    """
+    from .nn.retina import retina_layers
+
+    data = _data(spec["data_dir"], spec["crop"])
+    model, hist = train_retina(spec, data)
+    layers = retina_layers(model)
+    fields, silent, idx = _fields_and_indices(layers, model.input_shape,
+                                              data[2][:int(spec["rf_images"])])
+    blank, blank_silent, blank_idx = _fields_and_indices(layers, model.input_shape)
     return {**hist, "final": {"val_acc": hist["val_acc"][-1],
                               "test_acc": hist["test_acc"][-1]},
-            "fields": fields.tolist(), "silent": silent, **idx}
+            "fields": fields.tolist(), "silent": silent, **idx,
+            "blank_fields": blank.tolist(), "blank_silent": blank_silent,
+            "blank_orientedness": blank_idx["orientedness"],
+            "blank_isotropy": blank_idx["isotropy"]}
 
 
 retina_run.preload = ("lintheory.nn.retina", "lintheory.nn.train", "lintheory.nn.data")
@@ -249,9 +270,10 @@ def collect(points, results_dir, *, baseline_n: int = 500) -> dict:
     for (series, x), runs in groups.items():
         runs.sort(key=lambda t: t[0])
         entry = {"series": series, "x": x, "seeds": [s for s, _ in runs]}
-        for name in ("orientedness", "isotropy"):
+        for name in ("orientedness", "isotropy", "blank_orientedness", "blank_isotropy"):
             entry[name] = _stats([v for _, r in runs for v in r[name]])
             entry[f"{name}_seed_means"] = [_stats(r[name])["mean"] for _, r in runs]
+        entry["blank_silent"] = int(sum(sum(r["blank_silent"]) for _, r in runs))
         for name in ("val_acc", "test_acc"):
             entry[name] = _stats([r["final"][name] for _, r in runs])
         entry["silent"] = int(sum(sum(r["silent"]) for _, r in runs))
@@ -261,6 +283,8 @@ def collect(points, results_dir, *, baseline_n: int = 500) -> dict:
             f = np.asarray(r["fields"])
             size = f.shape[-1]
             arrays[f"{series.replace(' ', '_')}_x{x}_seed{s}"] = f
+            arrays[f"blank_{series.replace(' ', '_')}_x{x}_seed{s}"] = np.asarray(
+                r["blank_fields"])
     order = {"BP": 0, "BP bottleneck": 1, "RAF": 2, "dRAF bottleneck": 3}
     conds.sort(key=lambda c: (order.get(c["series"], 9), c["x"]))
     base = (random_baseline(size, n=baseline_n, rng=np.random.default_rng(0))

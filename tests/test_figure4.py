@@ -67,8 +67,12 @@ def test_retina_run_returns_the_trained_models_fields_and_their_indices(tiny_cfg
     # the same training again gives the same model: its fields, recomputed here
     model, hist = f4.train_retina(spec, f4._data(spec["data_dir"], spec["crop"]))
     assert hist["val_acc"] == out["val_acc"]
-    ref = receptive_fields(retina_layers(model), (1, 8, 8))[:, 0]
+    val_images = f4._data(spec["data_dir"], 8)[2][:spec["rf_images"]]
+    ref = receptive_fields(retina_layers(model), (1, 8, 8), x0=val_images)[:, 0]
     assert np.allclose(fields, ref)
+    blank = receptive_fields(retina_layers(model), (1, 8, 8))[:, 0]
+    assert np.allclose(out["blank_fields"], blank)
+    assert out["blank_silent"] == [not np.any(f) for f in blank]
     live = ~np.asarray(out["silent"])
     expect = field_indices(fields[live])
     assert np.allclose(out["orientedness"], expect["orientedness"])
@@ -92,8 +96,9 @@ def test_collect_pools_channels_and_seeds(tiny_cfg, tmp_path):
     assert np.isclose(bp["orientedness"]["mean"], np.mean(pooled))
     assert np.isclose(bp["orientedness"]["std"], np.std(pooled))
     assert np.allclose(bp["example_fields"], runs[0]["fields"])
-    assert set(data["fields"]) == {"BP_x3_seed0", "BP_x3_seed1", "RAF_x1_seed0",
-                                   "RAF_x1_seed1", "RAF_x3_seed0", "RAF_x3_seed1"}
+    names = {"BP_x3_seed0", "BP_x3_seed1", "RAF_x1_seed0", "RAF_x1_seed1", "RAF_x3_seed0",
+             "RAF_x3_seed1"}
+    assert set(data["fields"]) == names | {f"blank_{n}" for n in names}
     assert data["baseline"]["n"] == 20 and data["missing_runs"] == 0
     fig = f4.plot_figure4(data, note="tiny")
     assert len(fig.axes) == 3 * 3 + 2                 # 3 conditions x 3 fields + 2 panels

@@ -168,3 +168,18 @@ def test_bad_fields_name_the_shape():
     with pytest.raises(ValueError, match="odd S"):
         isotropy(np.zeros((4, 4)))
     assert np.isnan(orientedness(np.zeros((5, 5))))
+
+
+def test_field_over_a_batch_is_the_mean_of_the_single_input_fields():
+    rng = np.random.default_rng(4)
+    c1 = Conv2d(1, 3, 3, padding=1, rng=rng, dtype=np.float64)
+    c2 = Conv2d(3, 2, 3, padding=1, rng=rng, dtype=np.float64)
+    c1.b.value[:] = -0.5                    # every channel silent at the blank image
+    layers = [c1, ReLU(), c2]
+    assert not np.any(receptive_fields(layers, (1, 7, 7)))
+    X = rng.normal(size=(4, 1, 7, 7))
+    each = [receptive_fields(layers, (1, 7, 7), x0=x) for x in X]
+    assert np.allclose(receptive_fields(layers, (1, 7, 7), x0=X), np.mean(each, axis=0))
+    assert np.any(each[0])
+    with pytest.raises(ValueError, match="x0"):
+        receptive_fields(layers, (1, 7, 7), x0=np.zeros((2, 7, 7)))
