@@ -118,7 +118,6 @@ html_static_path: list[str] = []
 # parse (an indented block without "::"). They are shown verbatim, as a literal block,
 # until fixed in the source; remove an entry once its docstring parses.
 LITERAL_DOCSTRINGS = {
-    "lintheory.deep.flow",                        # module docstring: formula block
     "lintheory.nn.retina.build_retina_model",     # argument list
 }
 
