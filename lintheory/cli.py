@@ -61,8 +61,13 @@ class _Parser(argparse.ArgumentParser):
                      f"(see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``lintheory`` parser, one sub-parser per discovered command module."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``lintheory`` parser, one sub-parser per discovered command module.
+
+    With ``only`` (a command name), only that command's options are added (the others are
+    listed, without options): what :func:`main` does, so that one command does not pay
+    for importing what the others' options need.
+    """
     parser = _Parser(
         prog="lintheory",
         description=(
@@ -83,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
             description=getattr(mod, "DESCRIPTION", mod.HELP),
             formatter_class=_HelpFormatter,
         )
-        mod.add_arguments(p)
+        if only is None or mod.NAME == only:
+            mod.add_arguments(p)
         p.set_defaults(_run=mod.run, _parser=p)
     return parser
 
@@ -123,7 +129,9 @@ def main(argv=None) -> int:
 
     from .shutdown import Terminated, signals_as_interrupts
 
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(only=command)
     args = parser.parse_args(argv)
     if getattr(args, "_run", None) is None:
         parser.print_help()

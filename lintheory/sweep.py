@@ -365,13 +365,29 @@ def run_sweep(
         Counts and failures; ``KeyboardInterrupt`` is re-raised after the finished runs
         are safely on disk.
     """
-    from tqdm.auto import tqdm
-
     name = run_name(run)
     preload = (name.partition(":")[0], *getattr(resolve_run(name), "preload", ()))
     if scheduler is None and client is None:
         check_workers(workers)  # bad input fails before the results folder is made
     results_dir = Path(results_dir)
+    own_client = None
+    if client is None and scheduler is not None:  # an unreachable scheduler: nothing made
+        from .parallel import connect
+
+        client = own_client = connect(scheduler)
+    try:
+        return _sweep(name, preload, specs, results_dir, workers, client, progress,
+                      retry_failed, desc, write_report, start_method)
+    finally:
+        if own_client is not None:
+            own_client.close()
+
+
+def _sweep(name, preload, specs, results_dir, workers, client, progress, retry_failed, desc,
+           write_report, start_method) -> SweepReport:
+    from tqdm.auto import tqdm
+
+    scheduler = None
     try:
         results_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ast
 
 
 def positive_int(text: str) -> int:
@@ -72,13 +71,62 @@ def add_data_args(parser, *, grayscale: bool = False) -> None:
                             help="cifar10 only: one luma channel instead of RGB")
 
 
+MAX_VALUE_LENGTH = 1000  # characters of one KEY=VALUE option (a list of ~100 numbers)
+
+
+def _scalar(text: str, where: str):
+    t = text.strip()
+    low = t.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    if len(t) >= 2 and t[0] == t[-1] and t[0] in "'\"":
+        return t[1:-1]
+    try:
+        return int(t)
+    except ValueError:
+        pass
+    try:
+        v = float(t)
+    except ValueError:
+        return t
+    if v != v or v in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{where} must be a finite number, got {t}")
+    return v
+
+
+def parse_value(text: str, where: str = "value"):
+    """A typed option value: an int (``16``), float (``1e-3``), bool (``true``/``True``),
+    ``none``, a quoted or bare string, or a flat list of those (``[8, 16]`` or
+    ``(32,32,64)``, a tuple). No code is evaluated; nested lists are refused."""
+    t = text.strip()
+    if t[:1] in "[(" and t:
+        close = "]" if t[0] == "[" else ")"
+        if not t.endswith(close):
+            raise argparse.ArgumentTypeError(f"{where}: unclosed {t[0]!r} in {text!r}")
+        inner = t[1:-1]
+        if any(c in inner for c in "[]()"):
+            raise argparse.ArgumentTypeError(f"{where}: nested lists are not supported, "
+                                             f"got {text!r}")
+        items = [_scalar(v, where) for v in inner.split(",") if v.strip()]
+        return items if t[0] == "[" else tuple(items)
+    return _scalar(t, where)
+
+
 def key_value(text: str) -> tuple[str, object]:
-    """Parse ``KEY=VALUE``; the value as a Python literal (1e-3, True, [8, 16]) or a string."""
+    """Parse ``KEY=VALUE``: ``KEY`` a name, the value typed by :func:`parse_value`
+    (1e-3, true, [8, 16] or a string); at most ``MAX_VALUE_LENGTH`` characters."""
+    if len(text) > MAX_VALUE_LENGTH:
+        raise argparse.ArgumentTypeError(
+            f"KEY=VALUE is {len(text)} characters long; at most {MAX_VALUE_LENGTH}")
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     key, value = text.split("=", 1)
-    try:
-        value = ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        pass  # keep as a string
-    return key.strip(), value
+    key = key.strip()
+    if not key.isidentifier():
+        raise argparse.ArgumentTypeError(
+            f"expected KEY=VALUE with KEY an option name like q_decay, got {text!r}")
+    if not value.strip():
+        raise argparse.ArgumentTypeError(f"{key}= needs a value, e.g. {key}=0.1")
+    return key, parse_value(value, key)

@@ -113,7 +113,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--specs", default=None, metavar="FILE.jsonl",
                    help="one JSON spec per line instead of a grid (needs --run)")
     g.add_argument("--run", default=None, metavar="MODULE:FUNCTION",
-                   help="importable run function taking a spec dict, returning a JSON dict")
+                   help="importable run function taking a spec dict, returning a JSON dict. "
+                   "Trust: the module is imported and its code executed, here and in "
+                   "every worker (the forkserver preloads it); name only code you trust")
     g = parser.add_argument_group("execution")
     add_worker_args(parser)
     parser.add_argument("--no-retry", action="store_true",
@@ -161,18 +163,65 @@ def _linear_specs(args) -> list[dict]:
                 m=args.m, d=args.d, N=args.N, T=args.T, init_scale=args.init_scale)
 
 
+MAX_SPEC_LINE = 100_000  # characters of one --specs line
+MAX_SPEC_DEPTH = 20  # nesting of lists and objects in one spec
+
+
+def _depth(text: str) -> int:
+    """Deepest nesting of ``[`` / ``{`` in a JSON text (brackets inside strings skipped)."""
+    depth = deepest = 0
+    in_str = esc = False
+    for ch in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
 def _read_specs(path) -> list[dict]:
+    """The specs of a JSON-lines file; every error names the file and the line."""
+    from ..specs import canonical_spec
+
     specs = []
     try:
-        lines = open(path).read().splitlines()
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except IsADirectoryError:
+        raise ValueError(f"--specs {path} is a folder, expected a JSON-lines file") from None
     except OSError as exc:
         raise ValueError(f"cannot read --specs {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"--specs {path} is not UTF-8 text ({exc.reason})") from None
     for i, line in enumerate(lines, 1):
-        if line.strip():
-            try:
-                specs.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"--specs {path} line {i}: not JSON ({exc.msg})") from None
+        if not line.strip():
+            continue
+        where = f"--specs {path} line {i}"
+        if len(line) > MAX_SPEC_LINE:
+            raise ValueError(f"{where}: {len(line)} characters; at most {MAX_SPEC_LINE}")
+        if _depth(line) > MAX_SPEC_DEPTH:
+            raise ValueError(f"{where}: nested more than {MAX_SPEC_DEPTH} levels deep")
+        try:
+            spec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{where}: not JSON ({exc.msg})") from None
+        if not isinstance(spec, dict):
+            raise ValueError(f"{where}: expected a JSON object like {{\"seed\": 0}}, got "
+                             f"{type(spec).__name__}")
+        try:
+            specs.append(canonical_spec(spec))
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
     return specs
 
 
