@@ -49,22 +49,80 @@ def _write_if_changed(target: Path, text: str) -> None:
         os.replace(tmp, target)
 
 
+def _source_hash(script: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in (script, script.parent / "_common.py"):
+        if path.exists():
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _run_example(script: Path, out: Path) -> str | None:
+    """Run ``script`` in quick mode with its figures going to ``out``; None on success,
+    else the end of its error output. Skipped when ``out`` has figures of this source."""
+    import shutil
+    import subprocess
+
+    stamp = out / ".source-sha256"
+    digest = _source_hash(script)
+    if stamp.exists() and stamp.read_text() == digest and any(out.glob("*.png")):
+        return None
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    env = dict(os.environ, LINTHEORY_QUICK="1", LINTHEORY_EXAMPLES_OUT=str(out),
+               MPLBACKEND="Agg", OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, script.name], cwd=script.parent, env=env,
+                          capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        return proc.stderr[-1500:]
+    stamp.write_text(digest)
+    return None
+
+
 def _example_pages() -> None:
     """One page per ``examples/NN_*.py`` in ``docs/examples/`` (generated, not committed):
-    the title of the script's first cell and its source."""
+    the title of the script's first cell, the figures of a quick run and the source.
+
+    The scripts run in quick mode (``LINTHEORY_QUICK=1``), two at a time; a script whose
+    source did not change since its figures were made is not run again.
+    ``LINTHEORY_DOCS_EXAMPLES=0`` skips running them (pages without figures). A script
+    that fails stops the build with its error output.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     dst = Path(__file__).parent / "examples"
     dst.mkdir(exist_ok=True)
     scripts = sorted((ROOT / "examples").glob("[0-9]*.py"))
+    run = os.environ.get("LINTHEORY_DOCS_EXAMPLES", "1") != "0"
+    figures = dst / "_figures"
+    if run:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            errors = dict(zip(scripts, pool.map(
+                lambda sc: _run_example(sc, figures / sc.stem), scripts)))
+        failed = {sc.name: err for sc, err in errors.items() if err is not None}
+        if failed:
+            name, err = next(iter(failed.items()))
+            raise RuntimeError(f"example {name} failed in quick mode (LINTHEORY_QUICK=1; "
+                               f"LINTHEORY_DOCS_EXAMPLES=0 skips the examples):\n{err}")
     for script in scripts:
         title = script.stem
         for line in script.read_text(encoding="utf-8").splitlines():
             if line.startswith("# # "):
                 title = line[4:].strip()
                 break
-        page = (f"# {title}\n\n`examples/{script.name}` (run it from the repository root: "
-                f"`python examples/{script.name}`)\n\n"
-                f"```{{literalinclude}} ../../examples/{script.name}\n:language: python\n```\n")
-        _write_if_changed(dst / f"{script.stem}.md", page)
+        parts = [f"# {title}\n", f"`examples/{script.name}`; run it from the repository "
+                 f"root with `python examples/{script.name}`.\n"]
+        pngs = sorted((figures / script.stem).glob("*.png")) if run else []
+        if pngs:
+            parts.append("Its figure, from a quick run (`LINTHEORY_QUICK=1`: smaller sizes "
+                         "and shorter times than the full script):\n")
+            parts += [f"```{{image}} _figures/{script.stem}/{png.name}\n:alt: the figure "
+                      f"of examples/{script.name}\n:width: 100%\n```\n" for png in pngs]
+        parts.append(f"```{{literalinclude}} ../../examples/{script.name}\n"
+                     ":language: python\n```\n")
+        _write_if_changed(dst / f"{script.stem}.md", "\n".join(parts))
     for stale in dst.glob("*.md"):
         if not (ROOT / "examples" / f"{stale.stem}.py").exists():
             stale.unlink()
