@@ -1,9 +1,11 @@
 """Convolution, max pooling and batch normalisation on ``(B, C, H, W)`` arrays.
 
 Conv2d uses im2col (channels-last, one copy of a ``sliding_window_view``, no Python loop)
-and one matrix product. The patches are not cached: the backward pass rebuilds them from the
-cached input (one more im2col, cheaper than the products), so the memory of a deep stack is
-one patch matrix at a time, not one per layer. The transpose of a stride-1 convolution's
+and one matrix product, over chunks of whole images (:data:`CHUNK_ENTRIES`). The patches are
+not cached: the backward pass rebuilds them from the cached input (one more im2col,
+cheaper than the products), so the memory of a deep stack is one chunk's patch matrix at a
+time, not one full patch matrix per layer (learned feedback rules still get the full one:
+their updates read it). The transpose of a stride-1 convolution's
 patch product, ``col2im(em M)``, is itself a stride-1 convolution of the error with the
 flipped kernel (:func:`col2im_matmul`), which BP uses; col2im proper (a loop over the
 ``k x k`` kernel offsets) serves strided layers and learned feedback (``Q``'s output).
@@ -24,9 +26,19 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .base import Layer, Param, as_dtype
 from .layers import WeightLayer
 
+#: im2col works on chunks of whole images holding at most this many patch entries (4 MB
+#: in float32, or one image), so the patch matrix stays small (benchmarks/bench_conv.py)
+CHUNK_ENTRIES = 1 << 20
+
 
 def _out_size(n: int, k: int, s: int, p: int) -> int:
     return (n + 2 * p - k) // s + 1
+
+
+def _chunks(B: int, per_image: int):
+    """Slices of whole images with at most :data:`CHUNK_ENTRIES` patch entries each."""
+    step = max(1, CHUNK_ENTRIES // max(1, per_image))
+    return [slice(b, min(B, b + step)) for b in range(0, B, step)]
 
 
 def im2col(x: np.ndarray, k: int, s: int, p: int):
@@ -102,14 +114,19 @@ class Conv2d(WeightLayer):
         return W.transpose(0, 2, 3, 1).reshape(W.shape[0], -1)
 
     def forward(self, x, ctx):
-        """x ``(B, C_in, H, W)`` -> y ``(B, C_out, Ho, Wo)``; caches ``(x, cols, Ho, Wo)``."""
+        """x ``(B, C_in, H, W)`` -> y ``(B, C_out, Ho, Wo)``; caches ``(x, Ho, Wo)``."""
         if self.in_shape is None:
             self.in_shape = tuple(x.shape[1:])
         B = x.shape[0]
         if x.shape[2] + 2 * self.p < self.k or x.shape[3] + 2 * self.p < self.k:
             raise ValueError(f"{self.name}: input {x.shape[2:]} smaller than kernel {self.k}")
-        cols, Ho, Wo = im2col(x, self.k, self.s, self.p)
-        y = cols @ self.Wm.T
+        k, s, p = self.k, self.s, self.p
+        Ho, Wo = _out_size(x.shape[2], k, s, p), _out_size(x.shape[3], k, s, p)
+        WmT = np.ascontiguousarray(self.Wm.T)
+        y = np.empty((B, Ho * Wo, WmT.shape[1]), x.dtype)
+        for sl in _chunks(B, Ho * Wo * WmT.shape[0]):
+            cols = im2col(x[sl], k, s, p)[0]
+            np.matmul(cols, WmT, out=y[sl].reshape(-1, WmT.shape[1]))
         if self.b is not None:
             y += self.b.value
         # channels-last memory viewed as NCHW; elementwise layers keep that layout
@@ -126,16 +143,29 @@ class Conv2d(WeightLayer):
         (input-shaped); ``None`` without feedback.
         Fills ``W.grad = -(em^T cols)`` (cols rebuilt from the cached x) and ``b.grad``."""
         x, Ho, Wo = cache
-        cols = im2col(x, self.k, self.s, self.p)[0]     # rebuilt: not cached (memory)
         em = e.transpose(0, 2, 3, 1).reshape(-1, e.shape[1])
         co, ci, k, _ = self.W.value.shape
-        self.W.grad[...] = -(em.T @ cols).reshape(co, k, k, ci).transpose(0, 3, 1, 2)
         if self.b is not None:
             self.b.grad[...] = -em.sum(axis=0)
         fb = self.feedback
-        if fb is not None and fb.transport and not ctx.compare_bp:
+        if fb is None or (fb.transport and not ctx.compare_bp):
+            # no full patch matrix: per chunk of images, the weight gradient and (BP) the
+            # input error as the flipped-kernel convolution
+            B, n = x.shape[0], Ho * Wo
+            gW = np.zeros((co, k * k * ci), e.dtype)
+            dx = None if fb is None else np.empty((B, ci) + x.shape[2:], e.dtype)
+            Wm = self.Wm
+            for sl in _chunks(B, n * k * k * ci):
+                rows = slice(sl.start * n, sl.stop * n)
+                gW += em[rows].T @ im2col(x[sl], self.k, self.s, self.p)[0]
+                if dx is not None:
+                    dx[sl] = col2im_matmul(em[rows], Wm, (sl.stop - sl.start,) + x.shape[1:],
+                                           self.k, self.s, self.p, Ho, Wo)
+            self.W.grad[...] = -gW.reshape(co, k, k, ci).transpose(0, 3, 1, 2)
             ctx.errors[self.name] = e                   # as _send_error records it
-            return self._bp_input_error(em, x.shape)    # BP: the flipped-kernel conv
+            return dx
+        cols = im2col(x, self.k, self.s, self.p)[0]     # rebuilt: not cached (memory)
+        self.W.grad[...] = -(em.T @ cols).reshape(co, k, k, ci).transpose(0, 3, 1, 2)
         d, shaped = self._send_error(x, cols, e, em, ctx)
         if d is None or shaped:
             return d
