@@ -19,7 +19,7 @@ import time
 import pytest
 from robustness_helpers import assert_one_line_error, cli_env, run_cli, snapshot
 
-from lintheory.cli import describe_error
+from lintheory.cli import describe_error, main
 from lintheory.errors import DivergenceError
 
 SQUARE = "robustness_helpers:square"
@@ -34,6 +34,19 @@ def work(tmp_path):
 def _sweep(work, *args, **kw):
     return run_cli("sweep", "--results", work / "res", "--quiet", "--workers", "1", *args,
                    cwd=work, **kw)
+
+
+def _in_process(capsys, *argv):
+    """``lintheory ARGV`` in this process (for errors found before any work): a
+    CompletedProcess-like result with the exit status and the captured output."""
+    import subprocess
+
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exc:  # argparse errors
+        code = exc.code
+    cap = capsys.readouterr()
+    return subprocess.CompletedProcess(argv, code, cap.out, cap.err)
 
 
 def test_exception_classes_map_to_exit_codes_and_one_line():
@@ -74,16 +87,18 @@ def test_unexpected_error_is_exit_1_and_debug_shows_the_traceback(work):
     ("--set", "=3", "KEY an option name"),
     ("--set", "lr=nan", "lr must be a finite number"),
 ], ids=["empty", "100k-dashes", "nested", "no-key", "nan"])
-def test_key_value_options_are_typed_and_bounded(work, option, value, needle):
+def test_key_value_options_are_typed_and_bounded(work, capsys, monkeypatch, option, value,
+                                                 needle):
+    monkeypatch.chdir(work)
     before = snapshot(work)
-    res = run_cli("sweep", option, value, "--dry-run", cwd=work)
+    res = _in_process(capsys, "sweep", option, value, "--dry-run")
     line = assert_one_line_error(res, "lintheory sweep: error: argument --set", needle,
                                  code=2)
     assert len(line) < 400
     assert snapshot(work) == before
 
 
-def test_feedback_arg_of_train_is_typed(work):
+def test_feedback_arg_of_train_is_typed(work):  # the real process, once
     res = run_cli("train", "--rule", "raf", "--feedback-arg", "q_decay=" + "-" * 100_000,
                   cwd=work)
     assert_one_line_error(res, "argument --feedback-arg", "at most 1000", code=2)
@@ -97,15 +112,16 @@ def test_feedback_arg_of_train_is_typed(work):
     (['[1, 2]'], "line 1: expected a JSON object"),
     (['{"x": 1e999}'], "line 1: spec field spec.x must be a finite number"),
 ], ids=["long", "nested", "truncated", "not-an-object", "infinite"])
-def test_bad_spec_lines_are_named_by_number(work, lines, needle):
+def test_bad_spec_lines_are_named_by_number(work, capsys, lines, needle):
     (work / "bad.jsonl").write_text("\n".join(lines) + "\n")
     before = snapshot(work)
-    res = _sweep(work, "--specs", work / "bad.jsonl", "--run", SQUARE)
+    res = _in_process(capsys, "sweep", "--results", work / "res", "--quiet", "--specs",
+                      work / "bad.jsonl", "--run", SQUARE)
     assert_one_line_error(res, f"--specs {work / 'bad.jsonl'} {needle}", code=2)
     assert snapshot(work) == before  # not even the results folder
 
 
-def test_specs_that_is_a_folder(work):
+def test_specs_that_is_a_folder(work):  # the real process
     res = _sweep(work, "--specs", work, "--run", SQUARE)
     assert_one_line_error(res, f"--specs {work} is a folder", code=2)
 
@@ -153,8 +169,8 @@ def test_silent_scheduler_times_out_naming_the_option(work):
     assert elapsed < 30
 
 
-def test_results_that_is_a_file(work):
-    res = _sweep(work, "--specs", work / "specs.jsonl", "--run", SQUARE, "--results",
-                 work / "specs.jsonl")
+def test_results_that_is_a_file(work, capsys):
+    res = _in_process(capsys, "sweep", "--specs", work / "specs.jsonl", "--run", SQUARE,
+                      "--results", work / "specs.jsonl", "--quiet", "--workers", "1")
     assert_one_line_error(res, "cannot create results folder", code=2)
     assert json.loads((work / "specs.jsonl").read_text().splitlines()[0]) == {"x": 1}

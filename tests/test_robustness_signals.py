@@ -58,7 +58,7 @@ def _wait(cond, proc, timeout=60.0):
 ], ids=["SIGTERM", "SIGHUP", "SIGINT"])
 def test_signal_to_a_parallel_sweep_stops_everything_and_keeps_results(tmp_path, sig, code,
                                                                       line):
-    spec_file, specs = _specs(tmp_path, 12, sleep=0.3)
+    spec_file, specs = _specs(tmp_path, 8, sleep=0.25)
     res = tmp_path / "res"
     args = ["sweep", "--specs", spec_file, "--run", SLOW, "--results", res, "--quiet"]
     proc = _start([*args, "--workers", "2"])
@@ -74,22 +74,24 @@ def test_signal_to_a_parallel_sweep_stops_everything_and_keeps_results(tmp_path,
     assert err.strip().splitlines() == [line], err
     assert_no_process_left(proc.pid)
     done = _results(res)
-    assert 2 <= len(done) < 12
+    assert 2 <= len(done) < 8
     assert not [p for p in res.iterdir() if p.name.startswith(".")], "temporary file left"
     assert json.loads((res / "_sweep.json").read_text())["interrupted"] is True
     for p in done:  # every result kept is complete
         rec = json.loads(p.read_text())
         assert rec["result"]["y"] == rec["spec"]["x"] ** 2
-    again = run_cli(*args, "--workers", "2")
+    if sig != signal.SIGTERM:
+        return
+    again = run_cli(*args, "--workers", "2")  # resume: only the missing runs
     assert again.returncode == 0, again.stderr
-    assert f"12 runs, {len(done)} already done, {12 - len(done)} finished, 0 failed" \
+    assert f"8 runs, {len(done)} already done, {8 - len(done)} finished, 0 failed" \
         in again.stdout
     assert [r["result"]["y"] for r in load_results(res, specs, run=SLOW)] == \
-        [x * x for x in range(12)]
+        [x * x for x in range(8)]
 
 
 def test_sigterm_during_a_serial_sweep(tmp_path):
-    spec_file, _ = _specs(tmp_path, 6, sleep=0.3)
+    spec_file, _ = _specs(tmp_path, 4, sleep=0.3)
     res = tmp_path / "res"
     proc = _start(["sweep", "--specs", spec_file, "--run", SLOW, "--results", res, "--quiet",
                    "--workers", "1"])
@@ -103,7 +105,7 @@ def test_sigterm_during_a_serial_sweep(tmp_path):
             proc.communicate()
     assert proc.returncode == 143
     assert err.strip() == "lintheory sweep: terminated by SIGTERM"
-    assert 1 <= len(_results(res)) < 6
+    assert 1 <= len(_results(res)) < 4
     assert not [p for p in res.iterdir() if p.name.startswith(".")]
 
 

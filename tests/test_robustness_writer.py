@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from robustness_helpers import assert_one_line_error, run_cli, snapshot  # noqa: E402
 
+from lintheory.cli import main  # noqa: E402
 from lintheory.io import (  # noqa: E402
     atomic_outputs,
     figure_path,
@@ -76,11 +77,10 @@ def test_fifo_is_written_directly(tmp_path):
 
     t = threading.Thread(target=reader, daemon=True)
     t.start()
-    res = _train(fifo)
+    write_json(fifo, {"x": [1, 2]})
     t.join(30)
-    assert res.returncode == 0, res.stderr
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # still the pipe
-    assert _is_train_json(got["text"])
+    assert json.loads(got["text"]) == {"x": [1, 2]}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.json"]
 
 
@@ -102,8 +102,8 @@ def test_symbolic_link_is_written_through(tmp_path):
 def test_dangling_link_creates_its_target(tmp_path):
     link = tmp_path / "link.json"
     link.symlink_to(tmp_path / "new.json")
-    assert _train(link).returncode == 0
-    assert link.is_symlink() and _is_result(tmp_path / "new.json")
+    write_json(link, {"x": 1})
+    assert link.is_symlink() and json.loads((tmp_path / "new.json").read_text()) == {"x": 1}
 
 
 def test_read_only_file_is_refused_and_left_unchanged(tmp_path):
@@ -120,25 +120,41 @@ def test_existing_file_keeps_its_mode(tmp_path):
     out = tmp_path / "out.json"
     out.write_text("{}\n")
     os.chmod(out, 0o600)
-    assert _train(out).returncode == 0
-    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600 and _is_result(out)
+    write_json(out, {"x": 1})
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    new = tmp_path / "new.json"
+    write_json(new, {"x": 1})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(new).st_mode) == 0o666 & ~umask
 
 
 @pytest.mark.parametrize("name, needle", [("adir", "is a folder"), ("", "empty"),
                                           ("x" * 300 + ".json", "too long")],
                          ids=["directory", "empty", "300-char-name"])
-def test_unwritable_names_are_one_line_errors(tmp_path, name, needle):
+def test_unwritable_names_are_one_line_errors(tmp_path, capsys, monkeypatch, name, needle):
+    """In process (the error comes before any work); the directory case also for real."""
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "adir").mkdir()
     before = snapshot(tmp_path)
-    res = _train(tmp_path / name if name else "", cwd=tmp_path)
-    assert_one_line_error(res, needle, code=2)
+    out = str(tmp_path / name) if name else ""
+    try:
+        code = main([*TRAIN, "--out", out])
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert err.count("\n") == 1 and err.startswith("lintheory train: error: ") and needle in err
     assert snapshot(tmp_path) == before
+    if name == "adir":
+        assert_one_line_error(_train(tmp_path / name), "is a folder", code=2)
+        assert snapshot(tmp_path) == before
 
 
 def test_a_250_character_name_works(tmp_path):
     out = tmp_path / ("n" * 245 + ".json")
-    assert _train(out).returncode == 0
-    assert _is_result(out) and sorted(tmp_path.iterdir()) == [out]
+    write_json(out, {"x": 1})
+    assert json.loads(out.read_text()) == {"x": 1} and sorted(tmp_path.iterdir()) == [out]
 
 
 @pytest.fixture
