@@ -2,7 +2,7 @@
 
 Measures, in one run, side by side:
 
-1. the right-hand side alone: numba ``flow_jit`` vs the same ``flow`` in plain NumPy
+1. the right-hand side alone: numba ``flat_flow`` vs the same ``flow`` in plain NumPy
    (µs per call, on Figure 2's sizes);
 2. the ODE part of Figure 2 (six ``solve_ivp`` solves, default settings) with the numba
    right-hand side vs the NumPy one, and the share of the solve spent inside the
@@ -47,57 +47,75 @@ def timed(fn, repeats):
 
 
 def bench_rhs(calls=20000):
+    """µs per call of the right-hand side on Figure 2's sizes (RAF, rank 2), both engines."""
     from lintheory import make_init, make_task
-    from lintheory.flow import flow, flow_jit
+    from lintheory.dynamics import make_rhs
 
     task = make_task(20, 10, 4, 2000, seed=0)
     w = make_init(task, 40, 2, "random", scale=1e-3, rng=np.random.default_rng(1)).rotate(task)
-    args = (w.W1, w.W2, w.Q, w.P, np.ascontiguousarray(task.S), task.Sigma_yy_bar,
-            False, True, True, 0.0, 0.0, 1.0)
-    flow_jit(*args)
+    y = w.pack()
     out = {}
-    for name, fn, n in (("numba", flow_jit, calls), ("numpy", flow, calls // 4)):
+    for name, n in (("numba", calls), ("numpy", calls // 4)):
+        rhs = make_rhs(task, "raf", w, engine=name)
+        rhs(0.0, y)
         t = time.perf_counter()
         for _ in range(n):
-            fn(*args)
+            rhs(0.0, y)
         out[name] = (time.perf_counter() - t) / n * 1e6
+    return out
+
+
+def _figure2_odes(engine):
+    """The six ODE solves of Figure 2 (default settings) with one right-hand-side engine."""
+    from lintheory.dynamics import integrate
+    from lintheory.experiments import PANELS, Figure2Config, _figure2_task, _figure2_times
+    from lintheory.init import make_init
+
+    cfg = Figure2Config(sgd=False)
+    task, times = _figure2_task(cfg), _figure2_times(cfg)
+    out = []
+    for p in PANELS:
+        w0 = make_init(task, cfg.k, cfg.rank(p), scale=cfg.init_scale,
+                       rng=np.random.default_rng([cfg.seed, 1]))
+        out.append(integrate(task, p.rule, w0, times, rtol=cfg.rtol, atol=cfg.atol,
+                             engine=engine))
     return out
 
 
 def ode_part(repeats):
     """Figure 2's six ODE solves with the numba and the NumPy right-hand side."""
     import lintheory.dynamics as dyn
-    from lintheory.experiments import Figure2Config, figure2_data
-    from lintheory.flow import flow, flow_jit
 
-    cfg = Figure2Config(sgd=False)
     rows = {}
-    for name, fn in (("numba", flow_jit), ("numpy", flow)):
+    original = dyn.make_rhs
+    for name in ("numba", "numpy"):
+        wall, cpu, runs = timed(lambda name=name: _figure2_odes(name), repeats)
         spent = [0.0]
         calls = [0]
 
-        def counting(*a, _fn=fn, _spent=spent, _calls=calls):
-            t = time.perf_counter()
-            r = _fn(*a)
-            _spent[0] += time.perf_counter() - t
-            _calls[0] += 1
-            return r
+        def counting_make_rhs(*a, _spent=spent, _calls=calls, **kw):
+            inner = original(*a, **kw)
 
-        dyn.flow_jit = fn
+            def rhs(t, y):
+                t0 = time.perf_counter()
+                r = inner(t, y)
+                _spent[0] += time.perf_counter() - t0
+                _calls[0] += 1
+                return r
+
+            return rhs
+
+        dyn.make_rhs = counting_make_rhs  # one more run to measure the share inside the rhs
         try:
-            wall, cpu, data = timed(lambda: figure2_data(cfg), repeats)
-            dyn.flow_jit = counting  # one more solve to measure the share inside the rhs
-            spent[0] = 0.0
-            calls[0] = 0
             w = time.perf_counter()
-            figure2_data(cfg)
+            _figure2_odes(name)
             total = time.perf_counter() - w
         finally:
-            dyn.flow_jit = flow_jit
+            dyn.make_rhs = original
         rows[name] = {
-            "wall_s": wall, "cpu_s": cpu, "nfev": sum(p["ode_nfev"] for p in data["panels"]),
+            "wall_s": wall, "cpu_s": cpu, "nfev": sum(r.info["nfev"] for r in runs),
             "rhs_share": spent[0] / total, "rhs_calls": calls[0],
-            "final_a": [np.asarray(p["ode"][-1]).tolist() for p in data["panels"]],
+            "final_a": [r.mode_strengths[-1].tolist() for r in runs],
         }
     a0, a1 = np.array(rows["numba"]["final_a"]), np.array(rows["numpy"]["final_a"])
     rows["max_abs_diff_final_a"] = float(np.abs(a0 - a1).max())
@@ -178,7 +196,7 @@ def main(argv=None):
 
     print(f"lintheory {lintheory.__version__}, {os.cpu_count()} cores, load average {load:.2f}")
     print("\nright-hand side alone (Figure 2 sizes n=20, k=40, m=10, r=2, RAF)")
-    print(f"  numba flow_jit   {rhs['numba']:8.2f} µs/call")
+    print(f"  numba flat_flow  {rhs['numba']:8.2f} µs/call")
     ratio = rhs["numpy"] / rhs["numba"]
     print(f"  NumPy flow       {rhs['numpy']:8.2f} µs/call   ratio {ratio:.1f}x")
     print("\nODE part of Figure 2 (6 solves, RK45, rtol 1e-6)")

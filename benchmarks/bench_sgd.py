@@ -1,4 +1,9 @@
-"""Throughput of online RAF SGD: numba kernel vs a plain NumPy per-sample loop vs torch.
+"""Throughput of RAF SGD at depth 2: fused kernels vs the general kernel vs NumPy vs torch.
+
+The driver (:func:`lintheory.sgd.run_sgd`) runs the fused two-layer kernels at depth 2 and
+the general kernel (:mod:`lintheory.batch`, every rule and depth) otherwise; this benchmark
+measures both on the same samples (online and mini-batch 50), which is why the fused ones
+are kept.
 
     python benchmarks/bench_sgd.py [--quick]
 
@@ -37,9 +42,9 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from lintheory import kernels, make_init, make_task, reference  # noqa: E402
+from lintheory import RULES, kernels, make_init, make_task  # noqa: E402
 from lintheory.io import write_json  # noqa: E402
-from lintheory.sgd import run_sgd  # noqa: E402
+from lintheory.sgd import _General, run_sgd  # noqa: E402
 
 SIZES = [(20, 40, 10, 3), (100, 200, 50, 5)]
 OUT = Path(__file__).resolve().parent / "results" / "bench_sgd.json"
@@ -80,6 +85,30 @@ def torch_loop():
                     Pt.addr_(py, z, alpha=eta_P)
 
     return online_steps
+
+
+def general_loop(compiled: bool, B: int = 1):
+    """The general kernel (numba or interpreted) with the fused kernels' signature."""
+    from lintheory import Weights
+
+    def steps(W1, W2, Q, P, X, Y, idx, transport, learns_Q, learns_P, eta, lam, wd, eta_P):
+        w = Weights.two_layer(W1, W2, Q, P)
+        st = _General(w, X, Y, B, False, RULES["raf"], eta, lam, wd, eta_P, True, "error",
+                      compiled)
+        st.advance(len(idx) // B, idx)
+        for a, b in zip((W1, W2, Q, P), st.state(w).arrays):
+            a[...] = b
+
+    return steps
+
+
+def minibatch(fn_B):
+    fn, B = fn_B
+
+    def steps(W1, W2, Q, P, X, Y, idx, *args):
+        fn(W1, W2, Q, P, X, Y, idx, B, *args)
+
+    return steps
 
 
 def time_loop(fn, W0, X, Y, idx, repeats):
@@ -165,8 +194,15 @@ def main(argv=None) -> int:
         rows = {}
         t, Wn = time_loop(kernels.online_steps, W0, X, Y, idx, 3)
         rows["numba"] = {"samples": n_fast, "cpu_s": t[0], "wall_s": t[1]}
-        t, Wr = time_loop(reference.online_steps, W0, X, Y, idx[:n_slow], 1)
+        general_loop(True)(*[a.copy() for a in W0], X, Y, idx[:2], *RAF, LR, 0.0, 0.0, LR)
+        t, Wg = time_loop(general_loop(True), W0, X, Y, idx[: n_fast // 4], 3)
+        rows["general numba"] = {"samples": n_fast // 4, "cpu_s": t[0], "wall_s": t[1]}
+        t, Wr = time_loop(general_loop(False), W0, X, Y, idx[:n_slow], 1)
         rows["numpy"] = {"samples": n_slow, "cpu_s": t[0], "wall_s": t[1]}
+        t, _ = time_loop(minibatch((kernels.minibatch_steps, 50)), W0, X, Y, idx, 3)
+        rows["numba batch 50"] = {"samples": n_fast, "cpu_s": t[0], "wall_s": t[1]}
+        t, _ = time_loop(general_loop(True, 50), W0, X, Y, idx, 3)
+        rows["general batch 50"] = {"samples": n_fast, "cpu_s": t[0], "wall_s": t[1]}
         _, Wc = time_loop(kernels.online_steps, W0, X, Y, idx[:n_slow], 1)
         agree = max(float(np.max(np.abs(a - b))) for a, b in zip(Wr, Wc))
         if torch_fn is not None:
@@ -189,6 +225,10 @@ def main(argv=None) -> int:
             "numba_vs_numpy_max_diff": agree,
             "ratio_numba_over_numpy": (rows["numba"]["samples_per_s"]
                                        / rows["numpy"]["samples_per_s"]),
+            "ratio_fused_over_general_online": (rows["numba"]["samples_per_s"]
+                                                / rows["general numba"]["samples_per_s"]),
+            "ratio_fused_over_general_batch50": (rows["numba batch 50"]["samples_per_s"]
+                                                 / rows["general batch 50"]["samples_per_s"]),
         }
         if "torch" in rows:
             res["ratio_numba_over_torch"] = (rows["numba"]["samples_per_s"]
@@ -208,9 +248,12 @@ def main(argv=None) -> int:
               + (f", numba / torch = {res['ratio_numba_over_torch']:.1f}x" if "torch" in rows
                  else "")
               + f"; max |numba - numpy| after {n_slow} samples = {agree:.1e}")
+        print(f"  fused / general kernel: online {res['ratio_fused_over_general_online']:.1f}x,"
+              f" batch 50 {res['ratio_fused_over_general_batch50']:.1f}x")
 
     data = {
-        "benchmark": "online RAF SGD throughput (lintheory.kernels.online_steps)",
+        "benchmark": "RAF SGD throughput at depth 2: fused kernels (lintheory.kernels) vs the "
+                     "general kernel (lintheory.batch), online and batch 50",
         "flop_count": "4kn + 4mk + 4kr + 8rm + m per sample (lam = wd = 0)",
         "timing": "best of repeats; samples/s and GFLOP/s from process CPU time (the machine "
                   "is shared), wall-clock rate alongside",

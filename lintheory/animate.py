@@ -53,7 +53,8 @@ def make_animation(data, task, *, fps=12):
     for j, p in enumerate(panels):
         ax = axes[0, j]
         im = ax.imshow(p["M"][0, :q, :q], cmap="RdBu_r", vmin=-vmax, vmax=vmax)
-        label = p["rule"].upper() + ("" if get_rule(p["rule"]).transport else f"  r = {p['r']}")
+        uses = get_rule(p["rule"]).uses_feedback
+        label = p["rule"].upper() + (f"  r = {p['r']}" if uses else "")
         ax.set_title(label + "\n" + r"$\bar W_2 \bar W_1$", fontsize=12)
         ax.set_xticks(range(q))
         ax.set_yticks(range(q))

@@ -1,14 +1,22 @@
-"""Integration of the averaged dynamics (SPEC §4) with ``scipy.integrate.solve_ivp``."""
+"""Integration of the averaged dynamics of linear networks of any depth with SciPy.
+
+:func:`integrate` solves the ODE of :mod:`lintheory.flow` (paper Eqs. 5, 9, 10 at depth 2,
+Eq. 11 deeper) with ``scipy.integrate.solve_ivp``, in the rotated frame when the rule
+allows it (``Rule.rotatable``), else unrotated; trajectories are stored rotated.
+Also the scalar reference of Saxe et al. (2013) for balanced BP:
+``da/dt = L a^(2-2/L) (s-a)`` (:func:`saxe_modes`).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from . import weights as _weights
 from ._validate import check_array, check_choice, check_float, check_rates
 from .errors import DivergenceError
-from .flow import flow_jit
-from .rules import get_rule
-from .trajectory import Trajectory
+from .flow import flat_flow, flow
+from .rules import DEFAULT_OJA_DRIVE, check_oja_drive, get_rule
+from .trajectory import Trajectory, stack_states
 from .weights import Weights
 
 FRAMES = ("rotated", "unrotated")
@@ -32,7 +40,7 @@ def solve(rhs, y0, times, *, solver="RK45", rtol=1e-7, atol=1e-9, progress=False
           desc="ODE"):
     """``solve_ivp`` from ``t = 0`` with output at ``times``, a blow-up stop and a bar.
 
-    Shared by the two-layer and the deep integrators. Returns ``(t, y, nfev)`` with ``y``
+    Returns ``(t, y, nfev)`` with ``y``
     of shape (state, T). Raises :class:`DivergenceError` (naming the time) when the state
     becomes non-finite or exceeds ``BLOWUP`` in magnitude, ``RuntimeError`` if SciPy fails.
     """
@@ -77,20 +85,65 @@ def solve(rhs, y0, times, *, solver="RK45", rtol=1e-7, atol=1e-9, progress=False
     return sol.t.copy(), sol.y, int(sol.nfev)
 
 
-def make_rhs(task, rule, template: Weights, *, lam=0.0, wd=0.0, p_rate=1.0, frame="rotated"):
-    """Return ``f(t, y)`` for ``solve_ivp``: :func:`lintheory.flow.flow_jit` on a flat state."""
-    rule = get_rule(rule)
-    if frame == "rotated":
-        Syx, Syy = np.ascontiguousarray(task.S), np.ascontiguousarray(task.Sigma_yy_bar)
-    else:
-        Syx, Syy = task.Sigma_yx, task.Sigma_yy
-    transport, learns_Q, learns_P = rule.flags
-    lam, wd, p_rate = float(lam), float(wd), float(p_rate)
+ENGINES = ("numba", "numpy")
 
-    def rhs(t, y):
-        W1, W2, Q, P = template.unpack(y)
-        parts = flow_jit(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, wd, p_rate)
-        return np.concatenate([p.ravel() for p in parts])
+
+def check_direct(rule, init: Weights) -> None:
+    """A direct rule needs weights whose ``P`` read the output error, and vice versa (at
+    depth 2 the one pathway reads the output error either way)."""
+    if rule.direct != init.direct and init.depth > 2:
+        kind = "direct (P_l reading the output error)" if rule.direct else "layered"
+        raise ValueError(f"rule {rule.name} needs {kind} feedback weights; build the init with "
+                         f"direct={rule.direct}")
+
+
+def check_frame(rule, frame):
+    """``frame`` (None: rotated when the rule allows it) validated against the rule."""
+    if frame is None:
+        return "rotated" if rule.rotatable else "unrotated"
+    check_choice("frame", frame, FRAMES)
+    if frame == "rotated" and not rule.rotatable:
+        raise ValueError(f"frame must be 'unrotated' for rule {rule.name}: it does not "
+                         "commute with the SVD rotation (Rule.rotatable is False)")
+    return frame
+
+
+def make_rhs(task, rule, template: Weights, *, lam=0.0, wd=0.0, p_rate=1.0, oja_scale=True,
+             oja_drive=DEFAULT_OJA_DRIVE, engine="numba"):
+    """``f(t, y)`` for ``solve_ivp`` on the flat state of ``template`` (in its frame).
+
+    ``engine="numba"`` calls :func:`lintheory.flow.flat_flow` (compiled, the rule's compiled
+    functions as arguments), ``"numpy"`` the interpreted :func:`lintheory.flow.flow` (the
+    same code). Rotated weights use ``(S, Sigma_yy_bar)`` and need ``U`` in one place: the
+    normaliser of a direct rule's output-error covariance (variances of the output units).
+    """
+    rule = get_rule(rule)
+    if template.rotated:
+        Syx, Syy = np.ascontiguousarray(task.S), np.ascontiguousarray(task.Sigma_yy_bar)
+        U = np.ascontiguousarray(task.U)
+    else:
+        Syx, Syy = np.ascontiguousarray(task.Sigma_yx), np.ascontiguousarray(task.Sigma_yy)
+        U = np.eye(task.m)
+    L = template.depth
+    drive = np.array([rule.drives_error(j, L, oja_drive) for j in range(L - 1)], dtype=bool)
+    lam, wd, p_rate, oja_scale = float(lam), float(wd), float(p_rate), bool(oja_scale)
+    if engine == "numba":
+        offs, rows, cols = template.layout()
+        fns = rule.jitted()
+
+        def rhs(t, y):
+            return flat_flow(np.ascontiguousarray(y), offs, rows, cols, L, Syx, Syy, *fns,
+                             rule.direct, drive, lam, wd, p_rate, oja_scale, U)
+
+        return rhs
+    check_choice("engine", engine, ENGINES)
+
+    def rhs(t, y):  # noqa: F811 - the interpreted variant
+        Ws, Qs, Ps = template.unpack(y)
+        dWs, dQs, dPs = flow(Ws, Qs, Ps, Syx, Syy, rule.feedback, rule.q_update,
+                             rule.p_update, rule.direct, drive, lam, wd, p_rate, oja_scale,
+                             U if template.rotated else None)
+        return np.concatenate([a.ravel() for a in (*dWs, *dQs, *dPs)])
 
     return rhs
 
@@ -104,32 +157,45 @@ def integrate(
     lam: float = 0.0,
     wd: float = 0.0,
     p_rate: float = 1.0,
-    frame: str = "rotated",
+    oja_scale: bool = True,
+    oja_drive: str = DEFAULT_OJA_DRIVE,
+    frame: str | None = None,
     solver: str = "RK45",
     rtol: float = 1e-7,
     atol: float = 1e-9,
     progress: bool = False,
+    engine: str = "numba",
 ) -> Trajectory:
     """Integrate the averaged dynamics from ``init`` and return the rotated trajectory.
 
     Parameters
     ----------
-    task : LinearTask
+    task : LinearTask (whitened inputs for the averaged dynamics to be exact)
     rule : str or Rule
-        ``"bp"``, ``"fa"``, ``"kp"`` or ``"raf"``.
+        A name in :data:`lintheory.rules.RULES` (``bp``, ``fa``, ``kp``, ``raf``; deep
+        networks also ``draf``, ``dfa``) or a :class:`~lintheory.rules.Rule`.
     init : Weights
-        Initial weights (either frame; rotated as needed).
+        Initial weights of any depth (either frame); ``init.direct`` must match the rule.
     times : (T,) array
-        Output times, increasing, starting at or after 0 (integration starts at 0).
+        Output times, increasing, >= 0 (integration starts at 0).
     lam, wd, p_rate : float
-        Q decay, weight decay on W1/W2, and the Oja time-scale ratio ``eta_P / eta``.
-    frame : "rotated" or "unrotated"
-        Integrate Eqs. 5, 9, 10 (rotated) or A8/A34-A36 (unrotated, then rotated for
-        storage); the two agree to solver tolerance.
+        Q decay, weight decay on every W, Oja time-scale ratio ``eta_P / eta``.
+    oja_scale : bool
+        Scale every error-driven Oja covariance by its largest per-unit variance
+        (see :func:`lintheory.flow.flow`); target-driven ``P`` use ``Sigma_yy`` as is.
+    oja_drive : "error" or "targets"
+        What the ``P`` of a direct rule (dRAF) learns from: the covariance of the output
+        error (default, as the paper's authors and ``lintheory.nn`` do) or ``Sigma_yy``.
+    frame : "rotated", "unrotated" or None
+        Integrate in the SVD frame (Eqs. 5, 9, 10) or unrotated (A8, A34-A36; then rotated
+        for storage); the two agree to solver tolerance. None: rotated when the rule
+        commutes with the rotation (``Rule.rotatable``), else unrotated.
     solver, rtol, atol
         Passed to ``scipy.integrate.solve_ivp`` (``"RK45"``, ``"DOP853"``, ``"LSODA"``...).
     progress : bool
         Show a tqdm bar over ``t``.
+    engine : "numba" or "numpy"
+        Compiled right-hand side (default) or the interpreted :func:`lintheory.flow.flow`.
 
     Raises
     ------
@@ -137,24 +203,50 @@ def integrate(
         If the weights blow up (the time is in the message).
     """
     rule = get_rule(rule)
+    if not isinstance(init, _weights.Weights):
+        raise ValueError(f"init must be a lintheory.Weights, got {type(init).__name__}")
     init.check_task(task)
+    check_direct(rule, init)
     times = check_times(times)
     lam, wd, p_rate = check_rates(lam, wd, p_rate)
-    if frame not in FRAMES:
-        raise ValueError(f"frame must be one of {', '.join(FRAMES)}; got {frame!r}")
+    check_choice("engine", engine, ENGINES)
+    check_oja_drive(oja_drive)
+    frame = check_frame(rule, frame)
 
-    w0 = init.rotate(task) if frame == "rotated" else init.unrotate(task)
-    rhs = make_rhs(task, rule, w0, lam=lam, wd=wd, p_rate=p_rate, frame=frame)
-
+    # the rotation is looked up on this module's Weights at call time, so ``lintheory verify``
+    # (``rot.integrator``) checks the very function the integrator uses
+    rotate = Weights.rotate
+    w0 = rotate(init, task) if frame == "rotated" else Weights.unrotate(init, task)
+    rhs = make_rhs(task, rule, w0, lam=lam, wd=wd, p_rate=p_rate, oja_scale=oja_scale,
+                   oja_drive=oja_drive, engine=engine)
+    desc = f"ODE {rule.name}" + ("" if w0.depth == 2 else f" L={w0.depth}")
     t_out, y, nfev = solve(rhs, w0.pack(), times, solver=solver, rtol=rtol, atol=atol,
-                           progress=progress, desc=f"ODE {rule.name}")
-
-    T = len(t_out)
-    stacks = [np.empty((T,) + a.shape) for a in (w0.W1, w0.W2, w0.Q, w0.P)]
-    for j in range(T):
-        ws = Weights(*w0.unpack(y[:, j]), rotated=(frame == "rotated")).rotate(task)
-        for stack, a in zip(stacks, (ws.W1, ws.W2, ws.Q, ws.P)):
-            stack[j] = a
+                           progress=progress, desc=desc)
+    states = y.T
+    if frame != "rotated":
+        states = np.array([rotate(w0.replace(s), task).pack() for s in states])
     info = {"solver": solver, "rtol": rtol, "atol": atol, "frame": frame, "nfev": nfev,
-            "lam": lam, "wd": wd, "p_rate": p_rate}
-    return Trajectory(t_out, *stacks, rule=rule.name, method="ode", task=task, info=info)
+            "lam": lam, "wd": wd, "p_rate": p_rate, "oja_scale": bool(oja_scale),
+            "oja_drive": oja_drive, "engine": engine, "dims": list(w0.dims),
+            "ranks": list(w0.ranks)}
+    return stack_states(task, rule.name, rotate(w0, task), t_out, states, "ode", info)
+
+
+def saxe_modes(s: float, a0: float, L: int, times, *, rtol: float = 1e-12,
+               atol: float = 1e-14) -> np.ndarray:
+    """Reference solution of ``da/dt = L a^(2 - 2/L) (s - a)``, ``a(0) = a0``.
+
+    Un-normalised mode strength of a balanced depth-``L`` network under BP (Saxe et al.
+    2013). For ``L = 2`` this is the closed form ``s e^{2st} / (e^{2st} - 1 + s/a0)``;
+    otherwise it is integrated with DOP853 at tolerance ``rtol``.
+    """
+    from scipy.integrate import solve_ivp
+
+    times = check_times(times)
+    if L == 2:
+        g = np.exp(2.0 * s * times)
+        return s * g / (g - 1.0 + s / a0)
+    expo = 2.0 - 2.0 / L
+    sol = solve_ivp(lambda t, a: L * np.abs(a) ** expo * (s - a), (0.0, float(times[-1])),
+                    [a0], method="DOP853", t_eval=times, rtol=rtol, atol=atol)
+    return sol.y[0]

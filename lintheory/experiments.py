@@ -127,6 +127,8 @@ def simulate(
     lam: float = 0.0,
     wd: float = 0.0,
     p_rate: float = 1.0,
+    oja_scale: bool = True,
+    oja_drive: str = "error",
     rng=None,
     solver: str = "RK45",
     rtol: float = 1e-7,
@@ -136,9 +138,9 @@ def simulate(
 ) -> dict:
     """Run the averaged ODE, discrete SGD, or both, from the same initial weights.
 
-    The ODE is SPEC §4 (Eqs. 5, 9, 10, via :func:`~lintheory.dynamics.integrate`); SGD the
-    discrete rules of SPEC §3 (via :func:`~lintheory.sgd.run_sgd`). Weights ``W1 (k, n)``,
-    ``W2 (m, k)``, ``Q (k, r)``, ``P (r, m)``.
+    Any depth: the ODE of :mod:`lintheory.flow` (Eqs. 5, 9, 10 at depth 2, via
+    :func:`~lintheory.dynamics.integrate`) and the discrete rules of :mod:`lintheory.batch`
+    (via :func:`~lintheory.sgd.run_sgd`) from the same :class:`~lintheory.weights.Weights`.
 
     Parameters
     ----------
@@ -153,6 +155,9 @@ def simulate(
         Discrete run: learning rate, ``"full"``/``"online"``/int, sample-order generator.
     lam, wd, p_rate
         Q decay, weight decay, Oja rate ratio (both engines).
+    oja_scale, oja_drive
+        Normalised Oja covariances, and what a direct rule's ``P`` learns from
+        (``"error"`` or ``"targets"``; :func:`~lintheory.dynamics.integrate`).
     solver, rtol, atol
         ODE solver settings (``scipy.integrate.solve_ivp``).
 
@@ -172,8 +177,8 @@ def simulate(
     out = {}
     if method in ("ode", "both"):
         out["ode"] = integrate(
-            task, rule, init, times, lam=lam, wd=wd, p_rate=p_rate, solver=solver,
-            rtol=rtol, atol=atol, progress=progress,
+            task, rule, init, times, lam=lam, wd=wd, p_rate=p_rate, oja_scale=oja_scale,
+            oja_drive=oja_drive, solver=solver, rtol=rtol, atol=atol, progress=progress,
         )
     if method in ("sgd", "both"):
         from .sgd import run_sgd
@@ -181,7 +186,7 @@ def simulate(
         st = sgd_times(times, lr) if times_sgd is None else times_sgd
         out["sgd"] = run_sgd(
             task, rule, init, st, lr=lr, batch=batch, lam=lam, wd=wd, p_rate=p_rate,
-            rng=rng, progress=progress,
+            oja_scale=oja_scale, oja_drive=oja_drive, rng=rng, progress=progress,
         )
     return out
 
@@ -370,7 +375,7 @@ def _figure2_panel(job) -> dict:
     ode, sgd = runs["ode"], runs.get("sgd")
     return {
         "key": panel.key, "rule": rule.name, "r": r, "label": panel.label,
-        "title": f"({panel.key}) {panel.label}" + ("" if rule.transport else f" (r = {r})"),
+        "title": f"({panel.key}) {panel.label}" + ("" if not rule.uses_feedback else f" (r = {r})"),
         "times": ode.times, "ode": ode.mode_strengths,
         "ode_final_leak": float(ode.leak[-1]),
         "sgd_times": None if sgd is None else sgd.times,

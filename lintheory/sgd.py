@@ -1,10 +1,12 @@
-"""Discrete learning of the two-layer linear network: online, mini-batch and full-batch SGD.
+"""Discrete learning of linear networks of any depth: online, mini-batch and full-batch SGD.
 
-:func:`run_sgd` is the plain-Python driver (validation, sample order, chunks, progress bar,
-divergence checks, output snapshots); the arithmetic is done by one of two engines with
-identical signatures: the numba kernels of :mod:`lintheory.kernels` (default) or the plain
-NumPy reference of :mod:`lintheory.reference`. Both consume the *same* precomputed sample
-order, so they agree to rounding (tested to 1e-10).
+:func:`run_sgd` is the one driver (validation, sample order, chunks, progress bar,
+divergence report, output snapshots) for every depth and rule; the arithmetic is done by an
+engine: ``"numba"`` (default) runs the general compiled kernel of :mod:`lintheory.batch`,
+or at depth 2, for the rules they know (``Rule.fused``), the fused two-layer kernels of
+:mod:`lintheory.kernels` (faster: ``benchmarks/bench_sgd.py``); ``"numpy"`` runs the same
+general kernel interpreted, the plain NumPy engine. All consume the *same* precomputed
+sample order, so they agree to rounding (tested to 1e-10).
 
 Time and batches
 ----------------
@@ -26,16 +28,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels, reference
+from . import kernels
 from ._validate import check_choice, check_float, check_int, check_rates
-from .dynamics import BLOWUP, check_times
+from .batch import batch_steps, batch_steps_py
+from .dynamics import BLOWUP, check_direct, check_times
 from .errors import DivergenceError
-from .rules import get_rule
-from .trajectory import Trajectory
+from .rules import DEFAULT_OJA_DRIVE, check_oja_drive, get_rule
+from .trajectory import Trajectory, stack_states
 from .weights import Weights
 
-ENGINES = {"numba": kernels, "numpy": reference}
-"""Engine name -> module providing ``online_steps``, ``minibatch_steps``, ``full_steps``."""
+ENGINES = ("numba", "numpy")
+"""``"numba"``: compiled kernels (fused at depth 2 where they apply); ``"numpy"``: the
+general kernel interpreted."""
 
 CHUNK_SAMPLES = 1 << 15
 """Samples processed per engine call (online / mini-batch) between divergence checks."""
@@ -107,46 +111,92 @@ def _diverged(arrays) -> bool:
     return False
 
 
-class _Stepper:
-    """Advance the weights with one engine and one batch mode (online / mini-batch / full)."""
+class _Fused:
+    """The fused two-layer kernels (:mod:`lintheory.kernels`) on ``W1, W2, Q, P``."""
 
-    def __init__(self, engine, B: int, N: int, X, Y, rule, lr, lam, wd, eta_P, full, rng):
-        self.engine, self.B, self.X, self.Y, self.full = engine, B, X, Y, full
-        self.stream = None if full else SampleStream(N, rng)
-        self.args = (*rule.flags, float(lr), float(lam), float(wd), float(eta_P))
+    name = "fused two-layer kernels"
 
-    def draw(self, steps: int):
-        """The sample indices for the next ``steps`` steps (None for full batch)."""
-        return None if self.full else self.stream.take(steps * self.B)
+    def __init__(self, w0: Weights, X, Y, B, full, rule, lr, lam, wd, eta_P):
+        self.W = [np.array(a, dtype=np.float64, order="C", copy=True) for a in w0.arrays]
+        self.X, self.Y, self.B, self.full = X, Y, B, full
+        self.args = (*rule.fused, float(lr), float(lam), float(wd), float(eta_P))
 
-    def apply(self, W, steps: int, idx) -> None:
-        """Advance the arrays ``W = [W1, W2, Q, P]`` by ``steps`` steps over ``idx``."""
-        if steps == 0:
-            return
+    def _apply(self, steps, idx):
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked afterwards
-            self._apply(W, steps, idx)
+            if self.full:
+                kernels.full_steps(*self.W, self.X, self.Y, int(steps), *self.args)
+            elif self.B == 1:
+                kernels.online_steps(*self.W, self.X, self.Y, idx, *self.args)
+            else:
+                kernels.minibatch_steps(*self.W, self.X, self.Y, idx, self.B, *self.args)
 
-    def _apply(self, W, steps, idx):
-        if self.full:
-            self.engine.full_steps(*W, self.X, self.Y, int(steps), *self.args)
-        elif self.B == 1:
-            self.engine.online_steps(*W, self.X, self.Y, idx, *self.args)
-        else:
-            self.engine.minibatch_steps(*W, self.X, self.Y, idx, self.B, *self.args)
+    def advance(self, steps: int, idx) -> int:
+        """Advance by ``steps`` steps; return how many completed before the weights blew
+        up (``steps`` when they did not): the failed chunk is replayed step by step."""
+        snapshot = [a.copy() for a in self.W]
+        self._apply(steps, idx)
+        if not _diverged(self.W):
+            return steps
+        for a, s in zip(self.W, snapshot):
+            a[...] = s
+        for i in range(steps):
+            self._apply(1, None if idx is None else idx[i * self.B : (i + 1) * self.B])
+            if _diverged(self.W):
+                return i
+        return steps
+
+    def state(self, template: Weights) -> Weights:
+        """The current (unrotated) weights."""
+        return Weights.two_layer(*self.W, rotated=False)
+
+
+class _General:
+    """The general kernel (:mod:`lintheory.batch`) on a flat state, compiled or not."""
+
+    def __init__(self, w0: Weights, X, Y, B, full, rule, lr, lam, wd, eta_P, oja_scale,
+                 oja_drive, compiled):
+        self.name = "general kernel" + ("" if compiled else " (NumPy)")
+        self.kernel = batch_steps if compiled else batch_steps_py
+        self.theta = np.ascontiguousarray(w0.pack(), dtype=np.float64).copy()
+        self.layout = w0.layout()
+        self.L = w0.depth
+        N = X.shape[0]
+        self.XT, self.YT = np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T)
+        self.moments = (X.T @ X / N, Y.T @ X / N, Y.T @ Y / N)   # the data set's own
+        self.B, self.full = B, full
+        fns = rule.jitted() if compiled else (rule.feedback, rule.q_update, rule.p_update)
+        drive = np.array([rule.drives_error(j, self.L, oja_drive) for j in range(self.L - 1)],
+                         dtype=bool)
+        self.args = (*fns, bool(rule.direct), drive, float(lr), float(lam), float(wd),
+                     float(eta_P), bool(oja_scale))
+        self.empty = np.zeros(0, dtype=np.int64)
+
+    def advance(self, steps: int, idx) -> int:
+        """Advance by ``steps`` steps; return how many completed before the blow-up."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return int(self.kernel(self.theta, *self.layout, self.L, self.XT, self.YT,
+                                   *self.moments, self.empty if idx is None else idx, self.B,
+                                   self.full, int(steps), BLOWUP, *self.args))
+
+    def state(self, template: Weights) -> Weights:
+        """The current (unrotated) weights."""
+        return template.replace(self.theta, rotated=False)
 
 
 def run_sgd(task, rule, init: Weights, times, *, lr: float, batch="full", lam=0.0, wd=0.0,
-            p_rate=1.0, rng=None, progress=False, engine="numba") -> Trajectory:
-    """Train the two-layer linear network with the discrete rules of SPEC §3.
+            p_rate=1.0, oja_scale=True, oja_drive=DEFAULT_OJA_DRIVE, rng=None,
+            progress=False, engine="numba") -> Trajectory:
+    """Train a linear network of any depth with the discrete rules of :mod:`lintheory.batch`.
 
     Parameters
     ----------
     task : LinearTask
         Data ``task.X`` (N, n), ``task.Y`` (N, m), used in the unrotated frame.
     rule : str or Rule
-        ``"bp"``, ``"fa"``, ``"kp"`` or ``"raf"``.
+        A name in :data:`lintheory.rules.RULES` or a :class:`~lintheory.rules.Rule`.
     init : Weights
-        Initial weights, either frame (unrotated before training; not modified).
+        Initial weights, either frame (unrotated before training; not modified);
+        ``init.direct`` must match the rule.
     times : (T,) array
         Output times, increasing, >= 0; time ``t`` is step ``round(t / lr)``.
     lr : float
@@ -158,23 +208,25 @@ def run_sgd(task, rule, init: Weights, times, *, lr: float, batch="full", lam=0.
     lam : float
         Decay of ``Q`` (KP-Q, RAF), ``dQ = eta h (P e)^T - eta lam Q``.
     wd : float
-        Weight decay on ``W1`` and ``W2``.
+        Weight decay on every ``W``.
     p_rate : float
         Oja learning rate ratio, ``eta_P = p_rate * lr``.
+    oja_scale, oja_drive
+        As in :func:`lintheory.dynamics.integrate` (the normaliser is that of the ODE).
     rng : numpy.random.Generator, int or None
         Source of the sample order (None: ``default_rng(0)``, so runs are reproducible).
         Unused for ``batch="full"``.
     progress : bool
         Show a tqdm bar over steps.
     engine : "numba" or "numpy"
-        Compiled kernels (:mod:`lintheory.kernels`) or the NumPy reference.
+        Compiled kernels (the fused two-layer ones where they apply) or the NumPy engine.
 
     Returns
     -------
     Trajectory
         Rotated weights at times ``lr * round(t / lr)``, ``method="sgd"``; ``info`` holds
         ``lr, batch, batch_size, steps`` (per output time), ``p_rate, lam, wd, engine``,
-        ``epochs`` (permutations drawn).
+        ``kernel``, ``epochs`` (permutations drawn).
 
     Raises
     ------
@@ -187,47 +239,50 @@ def run_sgd(task, rule, init: Weights, times, *, lr: float, batch="full", lam=0.
     rule = get_rule(rule)
     lr = check_float("lr (learning rate)", lr, low=0.0, low_open=True)
     lam, wd, p_rate = check_rates(lam, wd, p_rate)
-    check_choice("engine", engine, tuple(ENGINES))
+    check_choice("engine", engine, ENGINES)
+    check_oja_drive(oja_drive)
     if not isinstance(init, Weights):
         raise ValueError(f"init must be a lintheory.Weights, got {type(init).__name__}")
     init.check_task(task)
+    check_direct(rule, init)
     N = task.N
     B = batch_size(batch, N)
     steps_out, t_out = output_steps(times, lr)
     full = isinstance(batch, str) and batch == "full"
-    if not full:
-        rng = np.random.default_rng(0 if rng is None else rng)
+    stream = None if full else SampleStream(N, np.random.default_rng(0 if rng is None else rng))
 
     w0 = init.unrotate(task)
-    W = [np.array(a, dtype=np.float64, order="C", copy=True) for a in (w0.W1, w0.W2, w0.Q, w0.P)]
     X = np.ascontiguousarray(task.X, dtype=np.float64)
     Y = np.ascontiguousarray(task.Y, dtype=np.float64)
-    stepper = _Stepper(ENGINES[engine], B, N, X, Y, rule, lr, lam, wd, p_rate * lr, full, rng)
+    eta_P = p_rate * lr
+    if engine == "numba" and w0.depth == 2 and rule.fused is not None:
+        stepper = _Fused(w0, X, Y, B, full, rule, lr, lam, wd, eta_P)
+    else:
+        stepper = _General(w0, X, Y, B, full, rule, lr, lam, wd, eta_P, oja_scale, oja_drive,
+                           compiled=engine == "numba")
     chunk = CHUNK_FULL_STEPS if full else max(1, CHUNK_SAMPLES // B)
+    L = w0.depth
+    label = rule.name if L == 2 else f"{rule.name} L={L}"
 
-    T = len(steps_out)
-    stacks = [np.empty((T,) + a.shape) for a in W]
+    states = np.empty((len(steps_out), w0.pack().size))
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=int(steps_out[-1]), desc=f"SGD {rule.name}", unit="step", leave=False)
+        bar = tqdm(total=int(steps_out[-1]), desc=f"SGD {label}", unit="step", leave=False)
     step = 0
     try:
         for j, target in enumerate(steps_out):
             while step < target:
                 todo = int(min(chunk, target - step))
-                idx = stepper.draw(todo)
-                snapshot = [a.copy() for a in W]
-                stepper.apply(W, todo, idx)
-                if _diverged(W):
-                    _raise_divergence(stepper, W, snapshot, idx, step, todo, lr, rule, batch)
+                idx = None if full else stream.take(todo * B)
+                done = stepper.advance(todo, idx)
+                if done < todo:
+                    _raise_divergence(step + done + 1, lr, label, batch)
                 step += todo
                 if bar is not None:
                     bar.update(todo)
-            ws = Weights(*W, rotated=False).rotate(task)
-            for stack, a in zip(stacks, (ws.W1, ws.W2, ws.Q, ws.P)):
-                stack[j] = a
+            states[j] = stepper.state(w0).rotate(task).pack()
     finally:
         if bar is not None:
             bar.close()
@@ -235,30 +290,22 @@ def run_sgd(task, rule, init: Weights, times, *, lr: float, batch="full", lam=0.
     info = {
         "lr": lr, "batch": batch if isinstance(batch, str) else B, "batch_size": B,
         "steps": steps_out.tolist(), "p_rate": p_rate, "lam": lam, "wd": wd, "engine": engine,
-        "epochs": 0 if stepper.stream is None else stepper.stream.epochs,
+        "kernel": stepper.name, "oja_scale": bool(oja_scale), "oja_drive": oja_drive,
+        "epochs": 0 if stream is None else stream.epochs,
         "sample_order": "full batch" if full else
         "fresh permutation per epoch; consecutive batches wrap across epochs",
+        "dims": list(w0.dims), "ranks": list(w0.ranks),
     }
-    return Trajectory(t_out, *stacks, rule=rule.name, method="sgd", task=task, info=info)
+    return stack_states(task, rule.name, w0.rotate(task), t_out, states, "sgd", info)
 
 
-def _raise_divergence(stepper, W, snapshot, idx, step0, todo, lr, rule, batch):
-    """Replay the failed chunk one step at a time to find the first divergent step, raise."""
-    for a, s in zip(W, snapshot):
-        a[...] = s
-    bad = step0 + todo
-    B = stepper.B
-    for i in range(todo):
-        sub = None if idx is None else idx[i * B : (i + 1) * B]
-        stepper.apply(W, 1, sub)
-        if _diverged(W):
-            bad = step0 + i + 1
-            break
-    t = bad * lr
+def _raise_divergence(step, lr, label, batch):
+    """The run blew up at (1-based) step ``step``: stop and suggest a smaller rate."""
+    t = step * lr
     suggestion = lr / 4
     raise DivergenceError(
-        f"SGD ({rule.name}, batch={batch}) diverged at step {bad} (t = {t:.4g}): the weights "
+        f"SGD ({label}, batch={batch}) diverged at step {step} (t = {t:.4g}): the weights "
         f"became non-finite or exceeded {BLOWUP:.0e} in magnitude; use a smaller learning "
         f"rate, e.g. lr={suggestion:.3g} (lr/4)",
-        step=bad, time=t, suggestion=suggestion,
+        step=step, time=t, suggestion=suggestion,
     )

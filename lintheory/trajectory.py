@@ -1,4 +1,4 @@
-"""One result type for every engine (ODE, discrete SGD) of the linear theory."""
+"""One result type for every depth and engine (ODE, discrete SGD) of the linear theory."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from .weights import Weights
 class ModeMetrics:
     """Metrics of SPEC §4 for any result type with ``times``, ``task`` and ``M`` (T, m, n).
 
-    Shared by :class:`Trajectory` and :class:`lintheory.deep.DeepTrajectory`, whose ``M``
-    is the rotated end-to-end map ``W2bar W1bar`` or ``W_Lbar ... W_1bar``.
+    ``M`` is the rotated end-to-end map ``W_Lbar ... W_1bar``.
     """
 
     @property
@@ -51,50 +50,117 @@ class ModeMetrics:
 
 @dataclass(frozen=True, eq=False)
 class Trajectory(ModeMetrics):
-    """Weights over time, always stored in the rotated frame, with their metrics.
+    """Weights of a depth-``L`` network over time, stored in the rotated frame.
 
-    The rotation is SPEC §4 (A14, A37); mode strengths ``a_i``, leak and alignment are
-    the SPEC §4 metrics, ``loss`` the SPEC §3 loss (paper Eq. 3).
+    One type for every depth and engine (ODE, SGD). The rotation is that of
+    :class:`lintheory.weights.Weights`; mode strengths ``a_i``, leak and alignment are
+    the metrics of :mod:`lintheory.metrics` on the rotated end-to-end map.
 
     Attributes
     ----------
     times : (T,) array
         Output times ``t`` (``t = lr * steps`` for discrete runs).
-    W1 : (T, k, n)   W2 : (T, m, k)   Q : (T, k, r)   P : (T, r, m)
-        Rotated weights ``W1bar``, ``W2bar``, ``Q``, ``Pbar`` at each time.
-    rule : str
-    method : str
-        ``"ode"`` or ``"sgd"``.
+    Ws : tuple of L arrays (T, dims[i+1], dims[i])
+        ``W_1bar``, hidden ``W_l``, ``W_Lbar`` over time.
+    Qs, Ps : tuples of L-1 arrays (T, ...)
+        Feedback factors over time (output-reading ``P`` rotated).
+    rule, method : str
+        Rule name and ``"ode"`` or ``"sgd"``.
     task : LinearTask
+    direct : bool
+        Whether ``Ps`` read the output error (dRAF, DFA).
     info : dict
         Engine settings (solver, tolerances, learning rate, batch, steps...).
+
+    At depth 2, ``W1 (T, k, n)``, ``W2 (T, m, k)``, ``Q (T, k, r)``, ``P (T, r, m)`` are
+    ``W1bar``, ``W2bar``, ``Q``, ``Pbar``.
     """
 
     times: np.ndarray
-    W1: np.ndarray
-    W2: np.ndarray
-    Q: np.ndarray
-    P: np.ndarray
+    Ws: tuple
+    Qs: tuple
+    Ps: tuple
     rule: str
     method: str
     task: object = field(repr=False)
+    direct: bool = False
     info: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.times)
 
+    @property
+    def depth(self) -> int:
+        """Number of weight matrices L."""
+        return len(self.Ws)
+
+    def _two(self, name, value):
+        if self.depth != 2:
+            raise ValueError(f"{name} names a matrix of the two-layer network; this run has "
+                             f"depth {self.depth} (use Ws, Qs, Ps)")
+        return value
+
+    @property
+    def W1(self) -> np.ndarray:
+        """``W1bar`` over time, (T, k, n) (depth 2)."""
+        return self._two("W1", self.Ws[0])
+
+    @property
+    def W2(self) -> np.ndarray:
+        """``W2bar`` over time, (T, m, k) (depth 2)."""
+        return self._two("W2", self.Ws[-1])
+
+    @property
+    def Q(self) -> np.ndarray:
+        """``Q`` over time, (T, k, r) (depth 2)."""
+        return self._two("Q", self.Qs[0])
+
+    @property
+    def P(self) -> np.ndarray:
+        """``Pbar`` over time, (T, r, m) (depth 2)."""
+        return self._two("P", self.Ps[0])
+
     def weights(self, i: int = -1) -> Weights:
         """Rotated :class:`Weights` at output index ``i``."""
-        return Weights(self.W1[i], self.W2[i], self.Q[i], self.P[i], rotated=True)
+        return Weights(tuple(w[i] for w in self.Ws), tuple(q[i] for q in self.Qs),
+                       tuple(p[i] for p in self.Ps), rotated=True, direct=self.direct)
 
     @cached_property
     def M(self) -> np.ndarray:
-        """``W2bar W1bar`` over time, (T, m, n)."""
-        return metrics.product(self.W1, self.W2)
+        """``W_Lbar ... W_1bar`` over time, (T, m, n)."""
+        M = self.Ws[0]
+        for w in self.Ws[1:]:
+            M = w @ M
+        return M
 
     def arrays(self, prefix: str = "") -> dict:
-        """The rotated weights as NPZ-ready arrays: ``W1bar, W2bar, Q, Pbar`` (prefixed)."""
-        return {
-            f"{prefix}W1bar": self.W1, f"{prefix}W2bar": self.W2,
-            f"{prefix}Q": self.Q, f"{prefix}Pbar": self.P, f"{prefix}times": self.times,
-        }
+        """NPZ-ready arrays: ``W1bar, W2bar, Q, Pbar`` at depth 2, else
+        ``W1, ..., WL, Q2.., P2..`` (1-based names), and ``times``."""
+        out = {f"{prefix}times": self.times}
+        if self.depth == 2:
+            out.update({f"{prefix}W1bar": self.Ws[0], f"{prefix}W2bar": self.Ws[1],
+                        f"{prefix}Q": self.Qs[0], f"{prefix}Pbar": self.Ps[0]})
+            return out
+        for i, w in enumerate(self.Ws):
+            out[f"{prefix}W{i + 1}"] = w
+        for j, (q, p) in enumerate(zip(self.Qs, self.Ps)):
+            out[f"{prefix}Q{j + 2}"] = q
+            out[f"{prefix}P{j + 2}"] = p
+        return out
+
+
+def stack_states(task, rule_name, template: Weights, times, states, method, info):
+    """A :class:`Trajectory` from flat *rotated* states ``(T, size)`` shaped like
+    ``template.pack()``."""
+    T = len(times)
+    states = np.asarray(states)
+    L = template.depth
+    stacks = [np.empty((T,) + a.shape) for a in template.arrays]
+    for j in range(T):
+        Ws, Qs, Ps = template.unpack(states[j])
+        for stack, a in zip(stacks, (*Ws, *Qs, *Ps)):
+            stack[j] = a
+    return Trajectory(np.asarray(times, dtype=np.float64), tuple(stacks[:L]),
+                      tuple(stacks[L : 2 * L - 1]), tuple(stacks[2 * L - 1 :]),
+                      rule=rule_name, method=method, task=task, direct=template.direct,
+                      info=info)

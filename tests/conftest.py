@@ -11,6 +11,13 @@ import pytest
 from lintheory import RULES, make_init, make_task
 
 
+@pytest.fixture(params=("bp", "fa", "kp", "raf"), scope="session")
+def paper_rule(request):
+    """The paper's four two-layer rules, for tests against the fused two-layer kernels and
+    their independent reference (``tests/two_layer_reference.py``)."""
+    return request.param
+
+
 @pytest.fixture(params=list(RULES), scope="session")
 def rule_name(request):
     """Each registered rule in turn ("bp", "fa", ...): a test taking this fixture runs for

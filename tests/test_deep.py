@@ -1,8 +1,9 @@
-"""Deep linear networks (lintheory.deep): flow, ODE, SGD, Saxe reference, learning outcomes.
+"""Linear networks of any depth: flow, ODE, SGD, Saxe reference, learning outcomes.
 
-Every numerical test compares against an independent reference: the two-layer code
-(depth 2), the scalar Saxe et al. (2013) equation solved by DOP853 at rtol 1e-12, the ODE
-(full-batch GD is its Euler scheme), or the interpreted twin of a compiled kernel.
+Every numerical test compares against an independent reference: the paper's two-layer
+equations written out here (depth 2), the fused two-layer kernels (depth 2), the scalar
+Saxe et al. (2013) equation solved by DOP853 at rtol 1e-12, the ODE (full-batch GD is its
+Euler scheme), the other integration frame, or the interpreted twin of a compiled kernel.
 """
 
 from __future__ import annotations
@@ -11,21 +12,16 @@ import numpy as np
 import pytest
 
 from lintheory import RULES, integrate, make_init, make_task
-from lintheory.deep import (
-    DEEP_RULES,
-    DeepWeights,
-    deep_flow,
-    get_deep_rule,
-    integrate_deep,
-    make_deep_init,
-    run_sgd_deep,
-    saxe_deep,
-)
-from lintheory.deep.dynamics import layout
-from lintheory.deep.flow import flat_flow
+from lintheory.dynamics import saxe_modes as saxe_deep
 from lintheory.errors import DivergenceError
-from lintheory.flow import flow
+from lintheory.flow import flat_flow, rule_flow
+from lintheory.rules import get_rule as get_deep_rule
 from lintheory.sgd import run_sgd
+
+DEEP_RULES = RULES
+integrate_deep = integrate
+run_sgd_deep = run_sgd
+make_deep_init = make_init
 
 
 @pytest.fixture(scope="module")
@@ -40,68 +36,77 @@ def _init(task, L, rule, r, *, scale=None, seed=1, width=12):
     return make_deep_init(task, [width] * (L - 1), r, scale=scale, rng=seed, direct=rule.direct)
 
 
-# --- depth 2 is the two-layer code ----------------------------------------------------------
+# --- depth 2 is the paper's network ----------------------------------------------------------
 
-@pytest.mark.parametrize("name", list(RULES))
-def test_depth2_flow_is_two_layer_flow(task, name):
+PAPER = {"bp": (True, False, False), "fa": (False, False, False), "kp": (False, True, False),
+         "raf": (False, True, True)}
+"""(weight transport, Q learns, P learns): the paper's table, independent of the rules."""
+
+
+@pytest.mark.parametrize("name", list(PAPER))
+def test_depth2_flow_is_paper_equations(task, name):
+    """At depth 2 the flow (the rule's own functions) is Eqs. 5, 9, 10 written out here."""
     w = make_init(task, 12, 2, scale=0.5, rng=3).rotate(task)
-    rule = RULES[name]
-    a = flow(w.W1, w.W2, w.Q, w.P, task.S, task.Sigma_yy_bar, *rule.flags, 0.3, 0.01, 1.7)
-    dw = DeepWeights.from_weights(w)
-    b = deep_flow(list(dw.Ws), list(dw.Qs), list(dw.Ps), task.S, task.Sigma_yy_bar,
-                  *get_deep_rule(name).flags, 0.3, 0.01, 1.7)
-    for x, y in zip(a, (b[0][0], b[0][1], b[1][0], b[2][0])):
+    transport, learns_Q, learns_P = PAPER[name]
+    S, Syy, lam, wd, pr = task.S, task.Sigma_yy_bar, 0.3, 0.01, 1.7
+    E = S - w.W2 @ w.W1
+    want = ((w.W2.T if transport else w.Q @ w.P) @ E - wd * w.W1, E @ w.W1.T - wd * w.W2,
+            w.W1 @ E.T @ w.P.T - lam * w.Q if learns_Q else 0 * w.Q,
+            pr * w.P @ Syy @ (np.eye(task.m) - w.P.T @ w.P) if learns_P else 0 * w.P)
+    b = rule_flow(w.Ws, w.Qs, w.Ps, S, Syy, RULES[name], lam=lam, wd=wd, p_rate=pr)
+    for x, y in zip(want, (b[0][0], b[0][1], b[1][0], b[2][0])):
         np.testing.assert_allclose(y, x, rtol=0, atol=1e-12)
 
 
 def test_depth2_init_is_two_layer_init(task):
     for kind in ("random", "balanced"):
         w = make_init(task, 12, 2, kind=kind, scale=0.3, rng=5)
-        d = make_deep_init(task, [12], 2, kind=kind, scale=0.3, rng=5)
+        d = make_init(task, [12], 2, kind=kind, scale=0.3, rng=5)
         assert d.rotated == w.rotated
         for x, y in zip((w.W1, w.W2, w.Q, w.P), d.arrays):
             assert np.array_equal(x, y)
 
 
-def test_depth2_ode_trajectory_matches_two_layer(task):
-    """Same initial weights, same solver: the depth-2 deep ODE reproduces integrate()."""
-    w = make_init(task, 12, 2, scale=0.3, rng=2)
+@pytest.mark.parametrize("L", [2, 3])
+def test_rotated_and_unrotated_frames_agree(task, L):
+    """The ODE integrated in the SVD frame (Eqs. 5, 9, 10) and unrotated (A8, A34-A36)."""
     t = np.linspace(0, 20, 11)
-    for name in ("bp", "raf"):
-        a = integrate(task, name, w, t, lam=0.1, rtol=1e-9, atol=1e-11)
-        b = integrate_deep(task, name, DeepWeights.from_weights(w), t, lam=0.1, rtol=1e-9,
-                           atol=1e-11)
-        c = b.to_trajectory()
-        for x, y in zip((a.W1, a.W2, a.Q, a.P), (c.W1, c.W2, c.Q, c.P)):
-            np.testing.assert_allclose(y, x, rtol=0, atol=1e-10)
+    for name in ("bp", "raf", "draf") if L > 2 else ("bp", "raf"):
+        w = _init(task, L, name, 2, scale=0.5, seed=2)
+        a = integrate(task, name, w, t, lam=0.1, rtol=1e-10, atol=1e-12, frame="rotated")
+        b = integrate(task, name, w, t, lam=0.1, rtol=1e-10, atol=1e-12, frame="unrotated")
+        for x, y in zip(a.Ws + a.Qs + a.Ps, b.Ws + b.Qs + b.Ps):
+            np.testing.assert_allclose(y, x, rtol=0, atol=1e-7)
 
 
 @pytest.mark.parametrize("batch", ["full", "online", 7])
-def test_depth2_sgd_matches_run_sgd(task, batch):
-    """Same init, same rng: the deep SGD kernel follows lintheory.sgd.run_sgd to 1e-10."""
+def test_fused_two_layer_kernels_match_general_kernel(task, batch):
+    """Depth 2: the fused kernels (numba) and the general kernel (NumPy engine) agree."""
     w = make_init(task, 12, 2, scale=0.3, rng=2)
     t = np.linspace(0, 2, 5)
-    for name in ("bp", "raf"):
+    for name in ("bp", "fa", "kp", "raf"):
         a = run_sgd(task, name, w, t, lr=0.01, batch=batch, rng=4, lam=0.1, p_rate=1.5)
-        b = run_sgd_deep(task, name, DeepWeights.from_weights(w), t, lr=0.01, batch=batch,
-                         rng=4, lam=0.1, p_rate=1.5)
-        for x, y in zip((a.W1, a.W2, a.Q, a.P), (*b.Ws, *b.Qs, *b.Ps)):
+        b = run_sgd(task, name, w, t, lr=0.01, batch=batch, rng=4, lam=0.1, p_rate=1.5,
+                    engine="numpy")
+        assert a.info["kernel"] == "fused two-layer kernels" != b.info["kernel"]
+        for x, y in zip(a.Ws + a.Qs + a.Ps, b.Ws + b.Qs + b.Ps):
             np.testing.assert_allclose(y, x, rtol=0, atol=1e-10)
 
 
 # --- compiled vs interpreted ------------------------------------------------------------------
 
 @pytest.mark.parametrize("name,L", [("raf", 3), ("draf", 3), ("bp", 4), ("kp", 4)])
-def test_flat_flow_matches_deep_flow(task, name, L):
+def test_flat_flow_matches_flow(task, name, L):
     w = _init(task, L, name, 2, scale=0.7).rotate(task)
     rule = get_deep_rule(name)
-    offs, rows, cols = layout(w)
+    offs, rows, cols = w.layout()
     Syx, Syy = np.ascontiguousarray(task.S), np.ascontiguousarray(task.Sigma_yy_bar)
     U = np.ascontiguousarray(task.U)
-    got = flat_flow(w.pack(), offs, rows, cols, L, Syx, Syy, *rule.flags, 0.1, 0.01, 1.3, True,
-                    True, U)
-    ref = deep_flow(list(w.Ws), list(w.Qs), list(w.Ps), Syx, Syy, *rule.flags, 0.1, 0.01, 1.3,
-                    out_basis=U)
+    drive = np.array([rule.drives_error(j, L) for j in range(L - 1)])
+    got = flat_flow(w.pack(), offs, rows, cols, L, Syx, Syy, *rule.jitted(), rule.direct, drive,
+                    0.1, 0.01, 1.3, True, U)
+    ref = rule_flow(w.Ws, w.Qs, w.Ps, Syx, Syy, rule, lam=0.1, wd=0.01, p_rate=1.3,
+                    oja_scale=True, out_basis=U)
     ref = np.concatenate([a.ravel() for part in ref for a in part])
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-13)
 

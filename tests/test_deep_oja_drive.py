@@ -13,11 +13,14 @@ import inspect
 import numpy as np
 import pytest
 
-from lintheory import make_task
-from lintheory.deep import deep_flow, integrate_deep, make_deep_init, run_sgd_deep
-from lintheory.deep.rules import DEFAULT_OJA_DRIVE, OJA_DRIVES
+from lintheory import RULES, make_task
+from lintheory import integrate as integrate_deep
+from lintheory import make_init as make_deep_init
+from lintheory import run_sgd as run_sgd_deep
+from lintheory.flow import rule_flow
 from lintheory.nn import build_model, losses, optimisers
 from lintheory.nn.feedback import Feedback, centred_scaled, make_feedback
+from lintheory.rules import DEFAULT_OJA_DRIVE, OJA_DRIVES
 
 F64 = np.float64
 
@@ -54,7 +57,7 @@ def test_same_name_values_and_default_in_both_engines():
 
 @pytest.mark.parametrize("drive", OJA_DRIVES)
 def test_deep_flow_drive_spans_top_eigenvectors(drive):
-    """Frozen W, Q; P_j follows only deep_flow's Oja term (Euler, 4000 steps of 0.05).
+    """Frozen W, Q; P_j follows only the flow's Oja term (Euler, 4000 steps of 0.05).
 
     Reference: eigh of Sigma_yy ("targets") or of the output-error covariance
     ``Syy - Syx M^T - M Syx^T + M M^T`` formed here from the weights ("error").
@@ -66,8 +69,8 @@ def test_deep_flow_drive_spans_top_eigenvectors(drive):
     Ws, Qs, Ps = list(w.Ws), list(w.Qs), [p.copy() for p in w.Ps]
     Syx, Syy = task.Sigma_yx, task.Sigma_yy
     for _ in range(4000):
-        _, _, dP = deep_flow(Ws, Qs, Ps, Syx, Syy, False, True, True, True, 0.0, 0.0, 1.0,
-                             drive_error=(drive == "error"))
+        _, _, dP = rule_flow(Ws, Qs, Ps, Syx, Syy, RULES["draf"], oja_scale=True,
+                             oja_drive=drive)
         Ps = [p + 0.05 * d for p, d in zip(Ps, dP)]
     M = Ws[2] @ Ws[1] @ Ws[0]
     C_err = Syy - Syx @ M.T - M @ Syx.T + M @ M.T

@@ -64,8 +64,8 @@ def test_batch_normaliser_is_not_the_ode():
     online update equals the ODE's right-hand side to 1e-12, the per-batch normaliser
     does not (differs by > 1e-2).
     """
-    from lintheory.deep import deep_flow
-    from lintheory.deep.flow import oja_normaliser
+    from lintheory import RULES
+    from lintheory.flow import oja_normaliser, rule_flow
 
     task = make_task(n=6, m=4, d=2, N=24, sigma=0.5, seed=2)
     w = make_deep_init(task, [5, 5], 2, scale=0.6, rng=3)
@@ -74,8 +74,8 @@ def test_batch_normaliser_is_not_the_ode():
     e3 = Y - X @ (Ws[2] @ Ws[1] @ Ws[0]).T
     e2 = e3 @ (Qs[1] @ Ps[1]).T                        # error at the output of W_2
     P = Ps[0]
-    _, _, dP = deep_flow(Ws, Qs, Ps, task.Sigma_yx, task.Sigma_yy, False, True, True, False,
-                         0.0, 0.0, 1.0)
+    _, _, dP = rule_flow(Ws, Qs, Ps, task.Sigma_yx, task.Sigma_yy, RULES["raf"],
+                         oja_scale=True)
     z = oja_normaliser(e2.T @ e2 / task.N)             # the data-averaged covariance
     I = np.eye(P.shape[1])
     weight_based = np.mean([z * P @ np.outer(c, c) @ (I - P.T @ P) for c in e2], axis=0)

@@ -8,7 +8,7 @@ import pytest
 
 from lintheory import RULES, Weights, get_rule, make_init, make_task
 from lintheory._validate import check_float, check_int
-from lintheory.flow import flow, flow_jit
+from lintheory.flow import flat_flow, rule_flow, two_layer_flow
 from lintheory.io import atomic_path, read_json, write_json, write_npz
 
 
@@ -66,9 +66,10 @@ def test_unwritable_folder_is_a_clear_error(tmp_path):
 
 
 def test_rules_table():
-    assert set(RULES) == {"bp", "fa", "kp", "raf"}
+    assert {"bp", "fa", "kp", "raf", "draf", "dfa"} <= set(RULES)
     assert get_rule("RAF").learns_P and get_rule("raf").learns_Q
-    assert get_rule("bp").transport and not get_rule("fa").transport
+    assert not get_rule("bp").uses_feedback and get_rule("fa").uses_feedback
+    assert not get_rule("fa").learns_Q and get_rule("draf").direct
     with pytest.raises(ValueError, match="rule must be one of bp, fa, kp, raf"):
         get_rule("backprop")
 
@@ -118,14 +119,16 @@ def test_rotation_round_trip_and_shapes():
     for a, b in zip((back.W1, back.W2, back.Q, back.P), (w.W1, w.W2, w.Q, w.P)):
         np.testing.assert_allclose(a, b, atol=1e-13)
     y = w.pack()
-    assert all(np.shares_memory(part, y) for part in w.unpack(y))
+    assert all(np.shares_memory(part, y) for group in w.unpack(y) for part in group)
 
 
 def test_weights_shape_errors():
-    with pytest.raises(ValueError, match=r"W2 must have shape \(5, 4\)"):
-        Weights(np.zeros((4, 3)), np.zeros((5, 2)), np.zeros((4, 2)), np.zeros((2, 5)))
+    with pytest.raises(ValueError, match=r"W_2 must have 4 columns"):
+        Weights.two_layer(np.zeros((4, 3)), np.zeros((5, 2)), np.zeros((4, 2)),
+                          np.zeros((2, 5)))
     task = make_task(n=6, m=5, d=2, N=50)
-    w = Weights(np.zeros((4, 3)), np.zeros((5, 4)), np.zeros((4, 2)), np.zeros((2, 5)))
+    w = Weights.two_layer(np.zeros((4, 3)), np.zeros((5, 4)), np.zeros((4, 2)),
+                          np.zeros((2, 5)))
     with pytest.raises(ValueError, match="weights are for n=3"):
         w.check_task(task)
 
@@ -135,10 +138,15 @@ def test_flow_jit_equals_python_flow(rule):
     """The compiled right-hand side is the same function as the pure-Python one."""
     task = make_task(n=6, m=5, d=2, N=60, seed=2)
     w = make_init(task, k=4, r=2, rng=np.random.default_rng(1), scale=0.5)
-    flags = get_rule(rule).flags
-    args = (w.W1, w.W2, w.Q, w.P, task.Sigma_yx, task.Sigma_yy, *flags, 0.3, 0.1, 2.0)
-    for a, b in zip(flow(*args), flow_jit(*args)):
-        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+    rule = get_rule(rule)
+    L = w.depth
+    drive = np.array([rule.drives_error(j, L) for j in range(L - 1)])
+    got = flat_flow(w.pack(), *w.layout(), L, task.Sigma_yx, task.Sigma_yy, *rule.jitted(),
+                    rule.direct, drive, 0.3, 0.1, 2.0, True, np.eye(task.m))
+    ref = rule_flow(w.Ws, w.Qs, w.Ps, task.Sigma_yx, task.Sigma_yy, rule, lam=0.3, wd=0.1,
+                    p_rate=2.0, oja_scale=True)
+    ref = np.concatenate([a.ravel() for part in ref for a in part])
+    np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-15)
 
 
 def test_flow_matches_averaged_per_sample_updates():
@@ -155,7 +163,7 @@ def test_flow_matches_averaged_per_sample_updates():
         acc[1] += np.outer(e, h) - wd * W2
         acc[2] += np.outer(h, P @ e) - lam * Q
         acc[3] += p_rate * (P @ np.outer(y, y) @ (np.eye(5) - P.T @ P))
-    got = flow(W1, W2, Q, P, task.Sigma_yx, task.Sigma_yy, False, True, True, lam, wd, p_rate)
+    got = two_layer_flow(W1, W2, Q, P, task.Sigma_yx, task.Sigma_yy, "raf", lam, wd, p_rate)
     for a, g in zip(acc, got):
         np.testing.assert_allclose(a / task.N, g, rtol=1e-10, atol=1e-12)
 

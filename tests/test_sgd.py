@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import two_layer_reference as reference
 
 from lintheory import (
     DivergenceError,
@@ -15,7 +16,6 @@ from lintheory import (
     kernels,
     make_init,
     make_task,
-    reference,
     sgd,
 )
 from lintheory.sgd import SampleStream, run_sgd
@@ -57,19 +57,19 @@ def _one_step_by_formula(W, x, y, rule, eta, lam, wd, eta_P):
     W1, W2, Q, P = W
     h = np.einsum("ij,j->i", W1, x)
     e = y - np.einsum("ij,j->i", W2, h)
-    B = W2.T if rule.transport else np.einsum("ia,aj->ij", Q, P)
+    B = W2.T if rule.fused[0] else np.einsum("ia,aj->ij", Q, P)
     dW2 = eta * np.einsum("i,j->ij", e, h) - eta * wd * W2
     dW1 = eta * np.einsum("ij,j,l->il", B, e, x) - eta * wd * W1
-    dQ = eta * np.einsum("i,a->ia", h, P @ e) - eta * lam * Q if rule.learns_Q else 0 * Q
+    dQ = eta * np.einsum("i,a->ia", h, P @ e) - eta * lam * Q if rule.fused[1] else 0 * Q
     Imm = np.eye(len(y))
-    dP = (eta_P * P @ np.outer(y, y) @ (Imm - P.T @ P)) if rule.learns_P else 0 * P
+    dP = (eta_P * P @ np.outer(y, y) @ (Imm - P.T @ P)) if rule.fused[2] else 0 * P
     return [W1 + dW1, W2 + dW2, Q + dQ, P + dP]
 
 
 @pytest.mark.parametrize("engine", ["numba", "numpy"])
 def test_minibatch_step_is_mean_of_explicit_per_sample_updates(small_task, small_init,
-                                                               rule_name, engine):
-    rule = get_rule(rule_name)
+                                                               paper_rule, engine):
+    rule = get_rule(paper_rule)
     mod = ENGINE_MODULES[engine]
     eta, lam, wd, eta_P = 0.05, 0.2, 0.1, 0.03
     W = [np.array(a) for a in (small_init.W1, small_init.W2, small_init.Q, small_init.P)]
@@ -79,7 +79,7 @@ def test_minibatch_step_is_mean_of_explicit_per_sample_updates(small_task, small
     for i in batch:
         for acc, new in zip(expect, _one_step_by_formula(W, X[i], Y[i], rule, eta, lam, wd, eta_P)):
             acc += new / len(batch)
-    args = (*rule.flags, eta, lam, wd, eta_P)
+    args = (*rule.fused, eta, lam, wd, eta_P)
     got = [a.copy() for a in W]
     mod.minibatch_steps(*got, X, Y, batch, len(batch), *args)
     for g, ex in zip(got, expect):
@@ -113,7 +113,8 @@ def test_online_sgd_with_small_lr_tracks_the_ode(small_task, small_init):
     T = 1.0
     ode = integrate(small_task, "raf", small_init, [T], **HYPER)
     sgd_run = run_sgd(small_task, "raf", small_init, [T], lr=1e-3, batch="online", rng=0, **HYPER)
-    start = Weights(small_init.W1, small_init.W2, small_init.Q, small_init.P).rotate(small_task)
+    start = Weights.two_layer(small_init.W1, small_init.W2, small_init.Q,
+                              small_init.P).rotate(small_task)
     moved = np.max(np.abs(ode.M[-1] - start.W2 @ start.W1))
     assert np.max(np.abs(sgd_run.M[-1] - ode.M[-1])) < 0.1 * moved
 

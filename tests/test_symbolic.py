@@ -11,7 +11,7 @@ import sympy as sp
 
 from lintheory.deep import DEEP_RULES
 from lintheory.dynamics import integrate
-from lintheory.flow import flow
+from lintheory.flow import two_layer_flow as flow
 from lintheory.symbolic import CHECKS, mutants, run_checks, select
 from lintheory.symbolic.fixed_points import s_pi, stationary_product
 from lintheory.task import make_task
@@ -38,6 +38,7 @@ BROKEN = {
     "saxe.dsolve": ["saxe_missing_two"],
     "saxe.flow": ["sign_flip"],
     "deep.avg.*": ["deep_sign_flip", "deep_drop_mmt"],
+    "deep.avg2.*": ["deep_sign_flip", "deep_drop_mmt"],
     "deep.depth2.*": ["deep_sign_flip"],
 }
 PAIRS = sorted({(name, v) for pat, vs in BROKEN.items() for name in CHECKS
@@ -80,10 +81,12 @@ def test_unknown_variant_is_a_clear_error():
 
 
 def test_checks_use_the_integrators_flow():
-    # The integrator compiles lintheory.flow.flow; the checks default to the same object.
+    # The integrator compiles lintheory.flow.flow; the checks default to the same function
+    # at depth 2 (two_layer_flow calls it with the rule's own functions).
+    from lintheory.flow import two_layer_flow
     from lintheory.symbolic.common import default_flow
 
-    assert default_flow() is flow
+    assert default_flow() is two_layer_flow
 
 
 # ------------------------------------------------------------- symbolic vs numerical
@@ -103,7 +106,7 @@ def _small_init(task, k, P, seed, scale=1e-3):
     W1 = scale * rng.standard_normal((k, task.n))
     W2 = scale * rng.standard_normal((task.m, k))
     Q = rng.standard_normal((k, P.shape[0]))
-    return Weights(W1, W2, Q, P, rotated=True)
+    return Weights.two_layer(W1, W2, Q, P, rotated=True)
 
 
 def test_fa_fixed_point_symbolic_equals_ode(task):
@@ -170,16 +173,15 @@ def test_symbolic_check_catches_a_wrong_covariance(monkeypatch):
     def wrong(M, Syx, Syy):
         return Syy - Syx @ M.T - M @ Syx.T
 
-    monkeypatch.setattr("lintheory.deep.flow.output_error_covariance", wrong)
-    from lintheory.deep import flow as fl
+    from lintheory import flow as fl
 
-    def wrong_layers(Ws, Qs, Ps, Syx, Syy, transport, direct):
-        M = fl.forward_products(Ws)[-1]
-        C = wrong(M, Syx, Syy)
-        return [C if g is None else g @ C @ g.T
-                for g in fl.error_maps(Ws, Qs, Ps, transport, direct)]
+    def wrong_layers(Ws, Qs, Ps, Syx, Syy, rule):
+        C = [wrong(fl.forward_products(Ws)[-1], Syx, Syy)] * len(Ws)
+        for j in range(len(Ws) - 2, -1, -1):
+            C[j] = fl.push_covariance(rule.feedback, Ws[j + 1], Qs[j], Ps[j], C[j + 1])
+        return C
 
-    monkeypatch.setattr(sym, "layer_error_covariances", wrong_layers)
+    monkeypatch.setattr(sym, "error_covariances", wrong_layers)
     res = sym.check_deep("fa", weights="rational")
     assert not res["C_3"] and not res["C_2"] and not res["C_1"]
 

@@ -70,8 +70,8 @@ def test_a_broken_integrator_rotation_fails_verify(monkeypatch, capsys):
         def rotate(self, task):
             if self.rotated:
                 return self
-            return Weights(self.W1 @ task.V, task.U.T @ self.W2, self.Q, self.P @ task.U.T,
-                           True)
+            return Weights.two_layer(self.W1 @ task.V, task.U.T @ self.W2, self.Q,
+                                     self.P @ task.U.T, True)
 
     task = make_task(n=5, m=3, d=2, N=40, seed=0)
     w0 = make_init(task, 4, 2, scale=0.3, rng=1)
@@ -83,13 +83,13 @@ def test_a_broken_integrator_rotation_fails_verify(monkeypatch, capsys):
     assert np.max(np.abs(bad - good)) > 1e-3
     assert main(["verify", "--only", "rot.integrator", "--quiet"]) == 1
     out = capsys.readouterr().out
-    assert "FAILED rot.integrator (A14, A37)" in out and "1/2 verified" in out  # deep ok
+    assert "FAILED rot.integrator (A14, A37)" in out  # one Weights class: depth 3 fails too
 
 
 def test_a_broken_deep_integrator_rotation_fails_verify(monkeypatch, capsys):
-    """Same for the deep integrator: ``DeepWeights.rotate`` forgetting the output P."""
-    import lintheory.deep.dynamics as integrator
-    from lintheory.deep.weights import DeepWeights
+    """Same at depth 3: ``Weights.rotate`` forgetting the output P."""
+    import lintheory.dynamics as integrator
+    from lintheory.weights import Weights as DeepWeights
 
     class BrokenDeep(DeepWeights):
         def rotate(self, task):
@@ -98,6 +98,6 @@ def test_a_broken_deep_integrator_rotation_fails_verify(monkeypatch, capsys):
             Ws = (self.Ws[0] @ task.V, *self.Ws[1:-1], task.U.T @ self.Ws[-1])
             return DeepWeights(Ws, self.Qs, self.Ps, True, self.direct)
 
-    monkeypatch.setattr(integrator, "DeepWeights", BrokenDeep)
+    monkeypatch.setattr(integrator, "Weights", BrokenDeep)
     assert main(["verify", "--only", "rot.integrator.deep", "--quiet"]) == 1
     assert "FAILED rot.integrator.deep" in capsys.readouterr().out

@@ -23,7 +23,7 @@ DESCRIPTION = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``lintheory figure-deep`` to ``parser``."""
-    from ..deep.plot import DeepFigureConfig
+    from ..deep_figure import DeepFigureConfig
 
     c = DeepFigureConfig()
     parser.add_argument("--depths", type=int_list, default=list(c.depths),
@@ -57,7 +57,7 @@ def run(args) -> int:
     import time
 
     from .. import __version__
-    from ..deep.plot import DeepFigureConfig, deep_figure_data, plot_deep
+    from ..deep_figure import DeepFigureConfig, deep_figure_data, plot_deep
     from ..io import check_output_path, save_figure, write_json
 
     if any(L < 2 for L in args.depths) or not args.depths:

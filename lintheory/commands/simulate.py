@@ -51,7 +51,7 @@ def add_arguments(p):
     p.add_argument("--rule", default="raf", choices=("bp", "fa", "kp", "raf", "draf", "dfa"),
                    help="learning rule (draf, dfa: direct feedback, deep networks)")
     p.add_argument("--depth", type=int, default=2,
-                   help="number of weight matrices L (>= 2); L > 2 uses lintheory.deep. For "
+                   help="number of weight matrices L (>= 2); one engine for every depth. For "
                    "RAF/dRAF at L >= 3 give Q a decay and a larger init (--lam 0.1 "
                    "--init-scale 0.1): without decay the deep feedback loop W_1 <-> Q grows "
                    "exponentially and the ODE becomes very stiff")
@@ -118,30 +118,25 @@ def run(args) -> int:
     )
     r = task.d if args.rank is None else check_int("rank r", args.rank, low=1, high=task.m)
     times = output_times(args.T, args.points, log=args.log_times)
-    deep = (args.depth != 2 or args.widths is not None or args.ranks is not None
-            or args.rule in ("draf", "dfa"))
-    if deep:  # lintheory.deep (engineer H5): depth L, per-layer widths and ranks
-        from ..deep import get_deep_rule, make_deep_init, simulate_deep
+    from ..rules import get_rule
 
-        depth = check_int("depth", args.depth, low=2)
-        widths = args.widths if args.widths is not None else [args.k] * (depth - 1)
-        if len(widths) != depth - 1:
-            raise ValueError(f"--widths must list depth - 1 = {depth - 1} widths, "
-                             f"got {len(widths)}")
-        ranks = args.ranks if args.ranks is not None else r
-        init = make_deep_init(task, widths, ranks, args.init, scale=args.init_scale,
-                              rng=np.random.default_rng([args.seed, 1]),
-                              direct=get_deep_rule(args.rule).direct)
-        simulate = simulate_deep  # noqa: F811 - same call, deep engines
-        extra = {"oja_drive": args.oja_drive}
-    else:
-        extra = {}
-        init = make_init(task, args.k, r, args.init, scale=args.init_scale,
-                         rng=np.random.default_rng([args.seed, 1]))
+    rule = get_rule(args.rule)
+    deep = (args.depth != 2 or args.widths is not None or args.ranks is not None
+            or rule.direct)
+    depth = check_int("depth", args.depth, low=2)
+    widths = args.widths if args.widths is not None else [args.k] * (depth - 1)
+    if len(widths) != depth - 1:
+        raise ValueError(f"--widths must list depth - 1 = {depth - 1} widths, "
+                         f"got {len(widths)}")
+    ranks = args.ranks if args.ranks is not None else r
+    init = make_init(task, widths if deep else args.k, ranks, args.init,
+                     scale=args.init_scale, rng=np.random.default_rng([args.seed, 1]),
+                     direct=rule.direct)
     runs = simulate(
         task, args.rule, init, times, method=args.method, lr=lr, batch=batch, lam=args.lam,
         wd=args.wd, p_rate=args.p_rate, rng=np.random.default_rng([args.seed, 2]),
-        solver=args.solver, rtol=args.rtol, atol=args.atol, progress=not args.quiet, **extra,
+        solver=args.solver, rtol=args.rtol, atol=args.atol, progress=not args.quiet,
+        oja_drive=args.oja_drive,
     )
 
     primary = runs["ode"] if "ode" in runs else runs["sgd"]

@@ -2,7 +2,8 @@
 
 The per-sample rules below are written independently from SPEC §3's table (with the
 learning rate ``eta`` divided out). Averaging them over the data set must give exactly
-the right-hand side :func:`lintheory.flow.flow` that the ODE integrator compiles, once
+the right-hand side :func:`lintheory.flow.flow` that the ODE integrator compiles (at depth
+2, with each rule's own functions from :mod:`lintheory.rules`), once
 the inputs are whitened (``Sigma_xx = I``); the continuous-time limit (A8, A12, A34-A36)
 is then ``dW/dt = <Delta W> / eta`` with ``t = eta * steps`` (``tau = 1``).
 
@@ -30,12 +31,14 @@ from .common import (
     zero_outcome,
 )
 
-RULE_EQS = {
-    "bp": "A1-A12, Eq. 5",
-    "fa": "A1-A12, Eq. 4-5",
-    "kp": "A27-A36, Eq. 7, 9, 10",
-    "raf": "A27-A36, Eq. 7-10",
+PAPER_RULES = {
+    "bp": (True, False, False),
+    "fa": (False, False, False),
+    "kp": (False, True, False),
+    "raf": (False, True, True),
 }
+"""The paper's table of the two-layer rules, written here independently of
+:mod:`lintheory.rules`: ``(weight transport, Q learns by KP-Q, P learns by Oja)``."""
 
 
 def sample_update(W1, W2, Q, P, x, y, rule, *, lam=0, wd=0, p_rate=1, count=1, eye_m=None):
@@ -51,13 +54,13 @@ def sample_update(W1, W2, Q, P, x, y, rule, *, lam=0, wd=0, p_rate=1, count=1, e
     pass ``count=N`` so that the constant decay terms ``-lam Q``, ``-wd W`` are also
     summed N times.
     """
-    rule = get_rule(rule)
+    transport, learns_Q, learns_P = PAPER_RULES[get_rule(rule).name]
     h = W1 @ x
     e = y - W2 @ h
     dW2 = e @ h.T - W2 * (count * wd)
-    dW1 = (W2.T @ e if rule.transport else Q @ (P @ e)) @ x.T - W1 * (count * wd)
-    dQ = h @ (P @ e).T - Q * (count * lam) if rule.learns_Q else None
-    if rule.learns_P:
+    dW1 = (W2.T @ e if transport else Q @ (P @ e)) @ x.T - W1 * (count * wd)
+    dQ = h @ (P @ e).T - Q * (count * lam) if learns_Q else None
+    if learns_P:
         I = eye_m if eye_m is not None else sp.eye(P.shape[1])
         dP = p_rate * P @ y @ y.T @ (I - P.T @ P)
     else:
@@ -137,7 +140,7 @@ def check_explicit(rule, flow=None):
 
 
 def _register(rule):
-    eqs = RULE_EQS[rule]
+    eqs = get_rule(rule).equations
 
     @register(f"avg.{rule}.matrix", eqs,
               f"{rule.upper()}: averaged per-sample rule = flow (matrix symbols)")
@@ -150,5 +153,5 @@ def _register(rule):
         return check_explicit(rule, flow)
 
 
-for _rule in ("bp", "fa", "kp", "raf"):
+for _rule in PAPER_RULES:
     _register(_rule)

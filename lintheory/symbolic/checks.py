@@ -108,6 +108,9 @@ def select(pattern: str | None = None) -> list[Check]:
     ``pattern`` is a glob (``fp.*``, ``*raf*``) or a comma-separated list of globs; a
     pattern without wildcards also matches as a prefix (``avg`` selects ``avg.*``).
     """
+    from .deep_checks import sync_rule_checks
+
+    sync_rule_checks()  # rules registered since import get their checks
     if not pattern:
         return sorted(CHECKS.values(), key=_order)
     pats = [p.strip() for p in pattern.split(",") if p.strip()]

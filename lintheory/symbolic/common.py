@@ -22,7 +22,7 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 from sympy.matrices.expressions.matmul import MatMul
 from sympy.matrices.expressions.matpow import MatPow
 
-from ..flow import flow as _flow
+from ..flow import two_layer_flow as _flow
 from ..rules import get_rule
 
 # Sizes of the explicit checks (m outputs, n inputs, k hidden, r feedback rank).
@@ -88,14 +88,14 @@ def rect_diag(values, rows: int, cols: int) -> sp.Matrix:
 
 
 def call_flow(flow, state, Syx, Syy, rule, *, lam=0, wd=0, p_rate=1):
-    """``flow(W1, W2, Q, P, Syx, Syy, *rule.flags, lam, wd, p_rate)`` for a named rule."""
-    transport, learns_Q, learns_P = get_rule(rule).flags
+    """``flow(W1, W2, Q, P, Syx, Syy, rule, lam, wd, p_rate)`` for a rule (name or Rule)."""
     W1, W2, Q, P = state
-    return tuple(flow(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, wd, p_rate))
+    return tuple(flow(W1, W2, Q, P, Syx, Syy, get_rule(rule), lam, wd, p_rate))
 
 
 def default_flow():
-    """The flow the ODE integrator compiles (:func:`lintheory.flow.flow`)."""
+    """The flow the ODE integrator compiles, at depth 2 (:func:`lintheory.flow.two_layer_flow`,
+    i.e. :func:`lintheory.flow.flow` with the rule's own functions)."""
     return _flow
 
 

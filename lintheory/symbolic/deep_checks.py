@@ -1,29 +1,28 @@
-"""Checks of the deep linear dynamics (SPEC §6, Eq. 11; ``derivations/deep_linear.md``).
+"""Checks of the averaged dynamics at any depth, one set per registered rule.
 
 They run the code of :mod:`lintheory.symbolic.deep` on the integrator's own
-:func:`lintheory.deep.flow.deep_flow` and
-:func:`lintheory.deep.flow.layer_error_covariances`:
+:func:`lintheory.flow.rule_flow` and :func:`lintheory.flow.error_covariances`, for every
+rule in :data:`lintheory.rules.RULES` (a rule registered later, even in a user's script,
+gets its checks the next time checks are listed: :func:`sync_rule_checks`):
 
 * ``deep.avg.RULE`` - at depth 3, the per-sample rules averaged over an exactly whitened
-  symbolic data set equal ``deep_flow`` (forward weights, ``Q_l``, ``P_l``), and the
+  symbolic data set equal the flow (forward weights, ``Q_l``, ``P_l``), and the
   covariance of the error reaching each layer equals its closed form
   ``C_out = Sigma_yy - Sigma_yx M^T - M Sigma_yx^T + M M^T`` pushed back through the
   feedback. Weights sit at a generic exact rational point (the identities are
   polynomial in them), targets and the decays ``lambda`` (Q) and ``wd`` (every W) are
-  symbols. ``deep.avg.draf`` uses dRAF's default Oja drive (the output error,
-  ``oja_drive="error"``), ``deep.avg.draf_targets`` the target covariance.
-* ``deep.depth2.RULE`` - at depth 2, ``deep_flow`` is the two-layer
-  :func:`lintheory.flow.flow`, entry by entry with symbolic weights.
+  symbols. Direct rules whose ``P`` learns get a second check, ``deep.avg.RULE_targets``,
+  with the target covariance as Oja's drive (the default is the output error).
+* ``deep.avg2.RULE`` - the same at depth 2 (the paper's network).
+* ``deep.depth2.RULE`` - for the paper's four rules, the flow at depth 2 equals the
+  paper's Eqs. 5, 9, 10 written out independently, entry by entry with symbolic weights.
 """
 
 from __future__ import annotations
 
-from .checks import register
+from .checks import CHECKS, register
 from .common import Outcome
 
-AVG_RULES = ("bp", "fa", "kp", "raf", "draf", "dfa")
-AVG_VARIANTS = {"draf_targets": ("draf", "targets")}
-"""Extra averaging checks: name -> (rule, oja_drive)."""
 DEPTH2_RULES = ("bp", "fa", "kp", "raf")
 
 
@@ -34,12 +33,13 @@ def _outcome(results: dict) -> Outcome:
     return Outcome(False, "non-zero: " + ", ".join(bad))
 
 
-def _avg_check(rule: str, oja_drive: str = "error"):
+def _avg_check(rule: str, oja_drive: str = "error", widths=(2, 2)):
     def check(deep_flow=None, covariances=None):
         from . import deep as dsym  # here, so that ``python -m lintheory.symbolic.deep`` runs clean
 
-        return _outcome(dsym.check_deep(rule, weights="rational", flow=deep_flow,
-                                        covariances=covariances, oja_drive=oja_drive))
+        return _outcome(dsym.check_deep(rule, widths=widths, weights="rational",
+                                        flow=deep_flow, covariances=covariances,
+                                        oja_drive=oja_drive))
 
     return check
 
@@ -49,19 +49,33 @@ def _depth2_check(rule: str):
         from . import deep as dsym
 
         ok = dsym.check_depth2(rule, flow=deep_flow)
-        return Outcome(ok, "0" if ok else "deep_flow(L=2) - flow != 0")
+        return Outcome(ok, "0" if ok else "flow(L=2) - paper Eqs. 5, 9, 10 != 0")
 
     return check
 
 
-for _rule in AVG_RULES:
-    register(f"deep.avg.{_rule}", "Eq. 11, SPEC §6",
-             f"{_rule.upper()} at depth 3: averaged per-sample rules = deep_flow; layer-error "
-             "covariances = closed form")(_avg_check(_rule))
-for _name, (_rule, _drive) in AVG_VARIANTS.items():
-    register(f"deep.avg.{_name}", "Eq. 11, SPEC §6",
-             f"{_rule.upper()} (oja_drive={_drive}) at depth 3: averaged per-sample rules = "
-             "deep_flow")(_avg_check(_rule, _drive))
+def sync_rule_checks() -> None:
+    """Register the averaging checks of every rule in the registry that has none yet."""
+    from ..rules import RULES
+
+    for name, rule in RULES.items():
+        if f"deep.avg.{name}" in CHECKS:
+            continue
+        eqs = rule.equations or "Eq. 11"
+        register(f"deep.avg.{name}", f"{eqs}; Eq. 11",
+                 f"{rule.label} at depth 3: averaged per-sample rules = flow; layer-error "
+                 "covariances = closed form")(_avg_check(name))
+        register(f"deep.avg2.{name}", eqs,
+                 f"{rule.label} at depth 2: averaged per-sample rules = flow")(
+            _avg_check(name, widths=(3,)))
+        if rule.direct and rule.learns_P:
+            register(f"deep.avg.{name}_targets", f"{eqs}; Eq. 11",
+                     f"{rule.label} (oja_drive=targets) at depth 3: averaged per-sample "
+                     "rules = flow")(_avg_check(name, "targets"))
+
+
+sync_rule_checks()
 for _rule in DEPTH2_RULES:
     register(f"deep.depth2.{_rule}", "Eq. 5, 9, 10, 11",
-             f"{_rule.upper()}: deep_flow at depth 2 = the two-layer flow")(_depth2_check(_rule))
+             f"{_rule.upper()}: the flow at depth 2 = the paper's two-layer equations")(
+        _depth2_check(_rule))

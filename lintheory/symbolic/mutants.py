@@ -1,6 +1,6 @@
 """Deliberately broken variants of the ingredients the checks use.
 
-Each is a small wrapper around the real :func:`lintheory.flow.flow` (or the real
+Each is a small wrapper around the real :func:`lintheory.flow.two_layer_flow` (or the real
 rotation / fixed-point claim / closed form) with one classic mistake. The tests (and
 ``lintheory verify --break NAME``) run the *same* check code on them and expect FAILED,
 which shows that the checks can fail. Nothing in the package uses them otherwise.
@@ -8,9 +8,12 @@ which shows that the checks can fail. Nothing in the package uses them otherwise
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sympy as sp
 
-from ..flow import flow
+from ..flow import two_layer_flow as flow
+from ..rules import factor_feedback, transport_feedback
 
 
 def _eye_like(P):
@@ -28,67 +31,68 @@ def _eye_like(P):
     return I
 
 
-def sign_flip(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, wd, p_rate):
+def sign_flip(W1, W2, Q, P, Syx, Syy, rule, lam, wd, p_rate):
     """``dW2 = -(E W1^T)``: the output layer climbs the loss instead of descending."""
-    dW1, dW2, dQ, dP = flow(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, wd,
-                            p_rate)
+    dW1, dW2, dQ, dP = flow(W1, W2, Q, P, Syx, Syy, rule, lam, wd, p_rate)
     return dW1, -1 * dW2, dQ, dP
 
 
-def q_sign_flip(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, wd, p_rate):
+def q_sign_flip(W1, W2, Q, P, Syx, Syy, rule, lam, wd, p_rate):
     """``dQ = -W1 E^T P^T - lam Q``: the Kolen-Pollack term with the wrong sign."""
-    dW1, dW2, dQ, dP = flow(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, wd,
-                            p_rate)
+    dW1, dW2, dQ, dP = flow(W1, W2, Q, P, Syx, Syy, rule, lam, wd, p_rate)
     return dW1, dW2, -1 * dQ - 2 * lam * Q, dP
 
 
-def oja_sign_flip(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, wd, p_rate):
+def oja_sign_flip(W1, W2, Q, P, Syx, Syy, rule, lam, wd, p_rate):
     """``dP = -P Syy (I - P^T P)``: anti-Hebbian Oja (same fixed points, stability flipped)."""
-    dW1, dW2, dQ, dP = flow(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, wd,
-                            p_rate)
+    dW1, dW2, dQ, dP = flow(W1, W2, Q, P, Syx, Syy, rule, lam, wd, p_rate)
     return dW1, dW2, dQ, -1 * dP
 
 
-def oja_no_decay(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, wd, p_rate):
+def oja_no_decay(W1, W2, Q, P, Syx, Syy, rule, lam, wd, p_rate):
     """``dP = P Syy``: Oja's rule with its normalising term ``- P Syy P^T P`` missing."""
-    dW1, dW2, dQ, dP = flow(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, wd,
-                            p_rate)
-    if learns_P:
+    dW1, dW2, dQ, dP = flow(W1, W2, Q, P, Syx, Syy, rule, lam, wd, p_rate)
+    if rule.learns_P:
         dP = dP + p_rate * (P @ Syy @ P.T @ P)
     return dW1, dW2, dQ, dP
 
 
-def missing_transpose(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, wd, p_rate):
+def _no_transpose(W, Q, P, e):
+    return W @ e
+
+
+def _first_row_feedback(W, Q, P, e):
+    return Q[:, :1] @ (P[:1, :] @ e)
+
+
+def missing_transpose(W1, W2, Q, P, Syx, Syy, rule, lam, wd, p_rate):
     """BP's hidden error ``W2 E`` instead of ``W2^T E`` (needs ``k = m``)."""
-    out = list(flow(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, wd, p_rate))
-    if transport:
-        out[0] = flow(W1, W2, W2, _eye_like(W2), Syx, Syy, False, False, False, lam, wd,
-                      p_rate)[0]
-    return tuple(out)
+    if rule.feedback is transport_feedback:
+        rule = replace(rule, feedback=_no_transpose)
+    return flow(W1, W2, Q, P, Syx, Syy, rule, lam, wd, p_rate)
 
 
-def transport_always(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, wd, p_rate):
+def transport_always(W1, W2, Q, P, Syx, Syy, rule, lam, wd, p_rate):
     """Every rule silently uses weight transport ``W2^T`` instead of ``B = Q P``."""
-    return flow(W1, W2, Q, P, Syx, Syy, True, learns_Q, learns_P, lam, wd, p_rate)
+    return flow(W1, W2, Q, P, Syx, Syy, replace(rule, feedback=transport_feedback), lam, wd,
+                p_rate)
 
 
-def drop_feedback_row(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, wd, p_rate):
+def drop_feedback_row(W1, W2, Q, P, Syx, Syy, rule, lam, wd, p_rate):
     """The feedback keeps only the first row of ``P`` (rank 1 instead of r)."""
-    out = list(flow(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, wd, p_rate))
-    if not transport:
-        out[0] = flow(W1, W2, Q[:, :1], P[:1, :], Syx, Syy, False, False, False, lam, wd,
-                      p_rate)[0]
-    return tuple(out)
+    if rule.feedback is factor_feedback:
+        rule = replace(rule, feedback=_first_row_feedback)
+    return flow(W1, W2, Q, P, Syx, Syy, rule, lam, wd, p_rate)
 
 
-def wd_sign_flip(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, wd, p_rate):
+def wd_sign_flip(W1, W2, Q, P, Syx, Syy, rule, lam, wd, p_rate):
     """Weight decay with the wrong sign: ``dW = ... + wd W`` (the weights grow)."""
-    return flow(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, -1 * wd, p_rate)
+    return flow(W1, W2, Q, P, Syx, Syy, rule, lam, -1 * wd, p_rate)
 
 
-def wd_missing(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, wd, p_rate):
+def wd_missing(W1, W2, Q, P, Syx, Syy, rule, lam, wd, p_rate):
     """The weight-decay terms ``- wd W1``, ``- wd W2`` dropped."""
-    return flow(W1, W2, Q, P, Syx, Syy, transport, learns_Q, learns_P, lam, 0 * wd, p_rate)
+    return flow(W1, W2, Q, P, Syx, Syy, rule, lam, 0 * wd, p_rate)
 
 
 def rotate_q_too(W1, W2, Q, P, U, V):
@@ -119,20 +123,25 @@ def saxe_missing_two(s, a0, t):
 
 
 def deep_sign_flip(*args, **kwargs):
-    """The deep flow with the forward-weight updates negated."""
-    from ..deep.flow import deep_flow
+    """The flow (any depth) with the forward-weight updates negated."""
+    from ..flow import rule_flow
 
-    dW, dQ, dP = deep_flow(*args, **kwargs)
+    dW, dQ, dP = rule_flow(*args, **kwargs)
     return [-a for a in dW], dQ, dP
 
 
-def deep_drop_mmt(Ws, Qs, Ps, Syx, Syy, transport, direct):
+def deep_drop_mmt(Ws, Qs, Ps, Syx, Syy, rule):
     """Layer-error covariances with the ``M M^T`` term of the output covariance dropped."""
-    from ..deep import flow as fl
+    from ..flow import forward_products, push_covariance
 
-    M = fl.forward_products(Ws)[-1]
-    C = Syy - Syx @ M.T - M @ Syx.T
-    return [C if g is None else g @ C @ g.T for g in fl.error_maps(Ws, Qs, Ps, transport, direct)]
+    M = forward_products(Ws)[-1]
+    C_out = Syy - Syx @ M.T - M @ Syx.T
+    L = len(Ws)
+    C = [C_out] * L
+    for j in range(L - 2, -1, -1):
+        src = C_out if rule.direct else C[j + 1]
+        C[j] = push_covariance(rule.feedback, Ws[j + 1], Qs[j], Ps[j], src)
+    return C
 
 
 FLOWS = {

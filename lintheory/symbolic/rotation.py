@@ -11,12 +11,11 @@ where ``(dW1, dW2, dQ, dP) = flow(W1, W2, Q, P, U S V^T, Syy)``. So the rotated 
 not rotated because it only ever meets the hidden layer (``W1 E^T P^T`` has ``V`` and
 ``U`` cancel inside it). Derivation: ``derivations/02_rotation.md``.
 
-The identities are proven for :func:`rotate_state`. The integrators rotate with their own
-code (:meth:`lintheory.weights.Weights.rotate`, reached through ``lintheory.dynamics``,
-and :meth:`lintheory.deep.weights.DeepWeights.rotate`, reached through
-``lintheory.deep.dynamics``), which works on float arrays only; ``rot.integrator`` and
-``rot.integrator.deep`` close the gap: they call those very functions, looked up in the
-integrator modules at run time, and require them to equal :func:`rotate_state` (a linear
+The identities are proven for :func:`rotate_state`. The integrator rotates with its own
+code (:meth:`lintheory.weights.Weights.rotate`, reached through ``lintheory.dynamics``),
+which works on float arrays only; ``rot.integrator`` (depth 2) and ``rot.integrator.deep``
+(depth 3) close the gap: they call that very function, looked up in the integrator module
+at run time, and require it to equal :func:`rotate_state` (a linear
 map, compared at random weights with exact orthogonal ``U``, ``V``), and ``unrotate`` to
 undo them. A bug in the integrator's rotation therefore fails ``verify``.
 """
@@ -156,7 +155,7 @@ def check_integrator_rotation(rotate=None) -> Outcome:
     for _ in range(3):
         W = (rng.normal(size=(k, n)), rng.normal(size=(m, k)), rng.normal(size=(k, r)),
              rng.normal(size=(r, m)))
-        w = integrator.Weights(*W)
+        w = integrator.Weights.two_layer(*W)
         rot = w.rotate(task)
         worst = max(worst, _max_gap((rot.W1, rot.W2, rot.Q, rot.P), rotate(*W, U, V)))
         back = rot.unrotate(task)
@@ -166,14 +165,14 @@ def check_integrator_rotation(rotate=None) -> Outcome:
 
 
 def check_deep_integrator_rotation(rotate=None) -> Outcome:
-    """The deep integrator's rotation (``lintheory.deep.dynamics.DeepWeights.rotate``)
-    equals ``rotate`` on the layers it touches (depth 3, layered and direct).
+    """The integrator's rotation at depth 3 (``lintheory.dynamics.Weights.rotate``)
+    equals ``rotate`` on the layers it touches (layered and direct).
 
     Expected: ``rotate(W_1, W_L, Q, P, U, V)`` gives ``W_1bar``, ``W_Lbar`` and, for every
     ``P`` that reads the output error (the last one, or all for direct rules), ``Q`` and
     ``Pbar``; hidden layers and the other ``Q``, ``P`` are unchanged; ``unrotate`` undoes it.
     """
-    from ..deep import dynamics as integrator
+    from .. import dynamics as integrator
 
     rotate = rotate or rotate_state
     U, V, task, rng = _link_data(1)
@@ -184,7 +183,7 @@ def check_deep_integrator_rotation(rotate=None) -> Outcome:
         Ws = [rng.normal(size=(dims[i + 1], dims[i])) for i in range(3)]
         Qs = [rng.normal(size=(dims[j + 1], r)) for j in range(2)]
         Ps = [rng.normal(size=(r, m if direct else dims[j + 2])) for j in range(2)]
-        w = integrator.DeepWeights(tuple(Ws), tuple(Qs), tuple(Ps), direct=direct)
+        w = integrator.Weights(tuple(Ws), tuple(Qs), tuple(Ps), direct=direct)
         rot = w.rotate(task)
         outs = (0, 1) if direct else (1,)
         want_W, want_Q, want_P = list(Ws), list(Qs), list(Ps)
@@ -202,5 +201,5 @@ register("rot.integrator", "A14, A37",
          "the ODE integrator's own rotation (Weights.rotate) = the rotation proven above")(
     check_integrator_rotation)
 register("rot.integrator.deep", "A14, A37, Eq. 11",
-         "the deep integrator's rotation (DeepWeights.rotate) = the proven rotation")(
+         "the integrator's rotation at depth 3 (Weights.rotate) = the proven rotation")(
     check_deep_integrator_rotation)

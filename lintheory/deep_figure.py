@@ -64,7 +64,7 @@ def deep_figure_data(cfg: DeepFigureConfig = DeepFigureConfig(), *, progress=Fal
     Each panel records ``sgd_ode_gap``: the largest ``|a_i^SGD - a_i^ODE|`` over modes and
     SGD times, with the ODE evaluated at the SGD times. ``oja_drive`` is dRAF's Oja drive.
     """
-    from ..parallel import map_runs
+    from .parallel import map_runs
 
     task = _deep_task(cfg)
     jobs = [(asdict(cfg), L, c, bool(sgd)) for L in cfg.depths for c in range(len(COLUMNS))]
@@ -76,37 +76,37 @@ def deep_figure_data(cfg: DeepFigureConfig = DeepFigureConfig(), *, progress=Fal
 
 
 def _deep_task(cfg: DeepFigureConfig):
-    from ..task import make_task
+    from .task import make_task
 
     return make_task(cfg.n, cfg.m, cfg.d, cfg.N, sigma=cfg.sigma, seed=cfg.seed)
 
 
 def _deep_panel(job) -> dict:
     """One panel from ``(config dict, depth L, column index, sgd)`` (picklable)."""
-    from .dynamics import integrate_deep
-    from .init import make_deep_init
-    from .rules import get_deep_rule
-    from .sgd import run_sgd_deep
+    from .dynamics import integrate
+    from .init import make_init
+    from .rules import get_rule
+    from .sgd import run_sgd
 
     cfg_dict, L, col, sgd = job
     cfg = DeepFigureConfig(**{**cfg_dict, "depths": tuple(cfg_dict["depths"])})
     name, title, rk = COLUMNS[col]
     task = _deep_task(cfg)
     t_ode = _times(cfg.T, cfg.ode_points)
-    rule = get_deep_rule(name)
+    rule = get_rule(name)
     r = {"full": cfg.d, "d": cfg.d, "low": cfg.low_rank}[rk]
-    w0 = make_deep_init(task, [cfg.width] * (L - 1), r, scale=cfg.product_init ** (1.0 / L),
+    w0 = make_init(task, [cfg.width] * (L - 1), r, scale=cfg.product_init ** (1.0 / L),
                         rng=np.random.default_rng([cfg.seed, L, r]), direct=rule.direct)
     t_sgd = np.unique(np.round(_times(cfg.T, cfg.sgd_points)[1:] / cfg.lr)) * cfg.lr
     t_all = np.unique(np.concatenate([t_ode, t_sgd])) if sgd else t_ode
-    ode_all = integrate_deep(task, rule, w0, t_all, lam=cfg.lam, oja_drive=cfg.oja_drive)
+    ode_all = integrate(task, rule, w0, t_all, lam=cfg.lam, oja_drive=cfg.oja_drive)
     on_ode = np.searchsorted(t_all, t_ode)
     panel = {"title": f"L = {L}: {title}" + (f" ({r})" if rk != "full" else ""),
              "depth": L, "rule": name, "rank": None if rk == "full" else r,
              "times": t_ode, "ode": ode_all.mode_strengths[on_ode],
              "ode_nfev": ode_all.info["nfev"]}
     if sgd:
-        run = run_sgd_deep(task, rule, w0, t_sgd, lr=cfg.lr, batch=cfg.batch, lam=cfg.lam,
+        run = run_sgd(task, rule, w0, t_sgd, lr=cfg.lr, batch=cfg.batch, lam=cfg.lam,
                            oja_drive=cfg.oja_drive, rng=np.random.default_rng([cfg.seed, L, 7]))
         panel["sgd_times"] = run.times
         panel["sgd"] = run.mode_strengths
@@ -122,7 +122,7 @@ def plot_deep(data: dict):
     from matplotlib.lines import Line2D
     from matplotlib.ticker import NullLocator
 
-    from ..plots import mode_color, style
+    from .plots import mode_color, style
 
     panels = data["panels"]
     depths = sorted({p["depth"] for p in panels})

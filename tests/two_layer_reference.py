@@ -1,15 +1,14 @@
-"""Plain NumPy implementation of the discrete learning rules of SPEC §3.
+"""An independent plain NumPy implementation of the two-layer per-sample rules (the paper's
+table: h = W1 x, e = y - W2 h, dW2 = e h^T, dW1 = B e x^T, dQ = h (P e)^T - lam Q, Oja on y).
 
-The second, independent implementation that the numba kernels (:mod:`lintheory.kernels`)
-are tested against, and the "plain NumPy per-sample loop" of the benchmark. Written
-straight from the equations, with no tricks: per-sample updates with ``np.outer``, and
+Written straight from the equations, with no tricks, as the test oracle of the fused
+two-layer kernels (:mod:`lintheory.kernels`): per-sample updates with ``np.outer``, and
 mini-batch / full-batch steps that form every sample's error explicitly and average the
 per-sample updates (the full batch does *not* use the covariance shortcut of the kernels).
 
 Same signatures as the kernels: weights in the unrotated frame, natural layout
 (``W1`` (k, n), ``W2`` (m, k), ``Q`` (k, r), ``P`` (r, m)), updated in place.
 """
-
 from __future__ import annotations
 
 import numpy as np
