@@ -49,6 +49,7 @@ class Figure4Config:
     dense: int = 64
     bottleneck: int = 2
     retina_init: float = 0.1           # the retina's initial weights x 0.1 (nn.retina)
+    retina_bias: bool = False          # no retinal biases (a bias can kill the bottleneck)
     ranks: tuple = (1, 2, 4, 8)        # RAF ranks into the retina (8 = channels: full)
     n_train: int = 10000
     n_eval: int = 2000
@@ -108,7 +109,11 @@ _DATA: dict = {}
 
 
 def _data(data_dir: str, crop: int):
-    """Grayscale CIFAR-10 cropped to its central ``crop x crop`` (cached per process)."""
+    """Grayscale CIFAR-10 cropped to its central ``crop x crop`` (cached per process).
+
+    The test split is put in a fixed random order (rng seed 0, not the training seed):
+    a copy stored by class would otherwise give a one-class ``n_eval`` subset.
+    """
     key = (str(data_dir), int(crop))
     if key not in _DATA:
         from .nn.data import load_dataset
@@ -116,8 +121,9 @@ def _data(data_dir: str, crop: int):
         d = load_dataset("cifar10", data_dir=data_dir, grayscale=True, shape="image")
         o = (32 - crop) // 2
         sl = (slice(None), slice(None), slice(o, o + crop), slice(o, o + crop))
+        order = np.random.default_rng(0).permutation(len(d.y_test))
         _DATA[key] = tuple(np.ascontiguousarray(a[sl]) if a.ndim == 4 else a for a in (
-            d.X_train, d.y_train, d.X_val, d.y_val, d.X_test, d.y_test))
+            d.X_train, d.y_train, d.X_val, d.y_val, d.X_test[order], d.y_test[order]))
     return _DATA[key]
 
 
@@ -126,7 +132,8 @@ def _model(spec: dict, rng):
 
     series = spec["series"]
     kw = dict(channels=spec["channels"], kernel=spec["kernel"], ventral=spec["ventral"],
-              dense=spec["dense"], retina_init=spec["retina_init"])
+              dense=spec["dense"], retina_init=spec["retina_init"],
+              retina_bias=spec["retina_bias"])
     if "bottleneck" in series:
         kw["bottleneck"] = spec["bottleneck"]
     fb = {"q_init_scale": spec["q_init_scale"]}
@@ -313,11 +320,14 @@ def plot_figure4(data: dict, *, note: str = ""):
 
     conds = data["conditions"]
     n_cols = max(len(c["example_fields"]) for c in conds)
-    fig = plt.figure(figsize=(max(9.0, 0.75 * n_cols + 7.5), 0.8 * len(conds) + 2.6))
-    gs = fig.add_gridspec(len(conds), n_cols + 7)
+    fig = plt.figure(figsize=(0.8 * n_cols + 8.5, max(5.5, 0.9 * len(conds) + 1.2)))
+    outer = fig.add_gridspec(1, 2, width_ratios=(n_cols + 2.5, 5.5), wspace=0.08,
+                             left=0.13, right=0.98, top=0.9, bottom=0.1)
+    left = outer[0].subgridspec(len(conds), n_cols, wspace=0.08, hspace=0.25)
+    right = outer[1].subgridspec(2, 1, hspace=0.35)
     for row, c in enumerate(conds):
         for j, f in enumerate(c["example_fields"]):
-            ax = fig.add_subplot(gs[row, j])
+            ax = fig.add_subplot(left[row, j])
             f = np.asarray(f)
             v = np.abs(f).max() or 1.0
             ax.imshow(f, cmap="gray", vmin=-v, vmax=v)
@@ -329,8 +339,7 @@ def plot_figure4(data: dict, *, note: str = ""):
     styles = {"BP": ("k", "-"), "BP bottleneck": ("#0072B2", "--"),
               "dRAF bottleneck": ("#D55E00", ":")}
     for k, name in enumerate(("orientedness", "isotropy")):
-        ax = fig.add_subplot(gs[k * len(conds) // 2:(k + 1) * len(conds) // 2 or 1,
-                                n_cols + 1:])
+        ax = fig.add_subplot(right[k])
         if raf:
             ax.errorbar([c["x"] for c in raf], [c[name]["mean"] for c in raf],
                         yerr=[c[name]["std"] for c in raf], marker="o", color="#009E73",
@@ -350,13 +359,15 @@ def plot_figure4(data: dict, *, note: str = ""):
         xs = sorted({c["x"] for c in raf}) or [1]
         ax.set_xticks(xs, [str(x) for x in xs])
         ax.minorticks_off()
-        ax.set_xlabel("feedback rank into the retina")
-        ax.set_ylabel(f"{name} (mean ± std, channels x seeds)")
+        if k == 1:
+            ax.set_xlabel("feedback rank into the retina")
+        ax.set_ylabel(name)
+        ax.set_title(f"{name}: mean ± std over channels x seeds (x: seed means)", fontsize=7)
         ax.grid(alpha=0.3)
         if k == 0:
             ax.legend(fontsize=6, loc="best")
-    title = "Retinal receptive fields vs error dimensionality"
-    fig.suptitle(title + (f" -- {note}" if note else ""), fontsize=10)
+    title = "Retinal receptive fields (seed 0; mean gradient over images) vs error dimensionality"
+    fig.suptitle(title + (f"\n{note}" if note else ""), fontsize=10)
     return fig
 
 

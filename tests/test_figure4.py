@@ -119,3 +119,15 @@ def test_command_end_to_end(tiny_cfg, tmp_path, monkeypatch, capsys):
         "BP", "BP bottleneck", "RAF", "RAF", "dRAF bottleneck"]
     npz = np.load(tmp_path / "fig4.npz")
     assert np.allclose(npz["BP_x3_seed0"], data["conditions"][0]["example_fields"])
+
+
+def test_test_split_is_in_a_fixed_random_order_and_retina_has_no_bias(tiny_cfg):
+    from lintheory.nn.data import load_dataset
+
+    d = load_dataset("cifar10", data_dir=tiny_cfg.data_dir, grayscale=True, shape="image")
+    y_te = f4._data(tiny_cfg.data_dir, 8)[5]
+    order = np.random.default_rng(0).permutation(len(d.y_test))
+    assert np.array_equal(y_te, d.y_test[order])
+    assert not np.array_equal(y_te, np.sort(y_te))           # the copy is stored by class
+    model = f4._model(f4.run_spec(tiny_cfg, series="BP", seed=0), np.random.default_rng(0))
+    assert [la.b is None for la in model.weight_layers] == [True, True, False, False, False]

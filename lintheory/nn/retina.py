@@ -35,7 +35,8 @@ RETINA_DEPTH = 3
 
 def build_retina(input_shape, n_classes: int, *, channels: int = 32, kernel: int = 9,
                  bottleneck: int | None = None, ventral: int = 3, dense: int = 1024,
-                 retina_init: float = 1.0, rng: np.random.Generator,
+                 retina_init: float = 1.0, retina_bias: bool = True,
+                 rng: np.random.Generator,
                  dtype=np.float32) -> Sequential:
     """The network above as a :class:`Sequential`: ``(B, 1, H, W)`` -> logits ``(B, n_classes)``.
 
@@ -45,6 +46,8 @@ def build_retina(input_shape, n_classes: int, *, channels: int = 32, kernel: int
     weights: a short CPU training run cannot wash out a full-size random initial kernel,
     whose noise would then dominate the receptive fields (Adam's steps do not depend on
     the weights' scale, so a small start still learns at the same rate).
+    ``retina_bias=False`` drops the retinal layers' biases: with small retinal weights an
+    Adam-driven bias can switch a narrow bottleneck's ReLUs off for good (a dead network).
     """
     if len(input_shape) != 3:
         raise ValueError(f"retina input_shape must be (C, H, W), got {tuple(input_shape)}")
@@ -58,10 +61,12 @@ def build_retina(input_shape, n_classes: int, *, channels: int = 32, kernel: int
     D = check_int("dense", dense, low=1)
     p = k // 2
 
-    def conv(cin, cout, name):
-        return [Conv2d(cin, cout, k, padding=p, rng=rng, name=name, dtype=dtype), ReLU()]
+    def conv(cin, cout, name, bias=True):
+        return [Conv2d(cin, cout, k, padding=p, rng=rng, name=name, dtype=dtype, bias=bias),
+                ReLU()]
 
-    layers = conv(c_in, C, "retina1") + conv(C, nbn, "retina2")
+    rb = bool(retina_bias)
+    layers = conv(c_in, C, "retina1", rb) + conv(C, nbn, "retina2", rb)
     if not (isinstance(retina_init, (int, float)) and 0 < retina_init <= 1):
         raise ValueError(f"retina_init must be a number in (0, 1], got {retina_init!r}")
     for conv_layer in (layers[0], layers[2]):
@@ -86,7 +91,7 @@ def build_retina_model(input_shape, n_classes: int, *, rule="bp", retina_rule=No
         the source's error (``feedback_kwargs["source"]``: output or penultimate = fc1)
         straight to the retina's output.
     sizes : ``channels``, ``kernel``, ``bottleneck``, ``ventral``, ``dense``,
-        ``retina_init``.
+        ``retina_init``, ``retina_bias``.
     """
     if not isinstance(rng, np.random.Generator):
         raise ValueError("rng must be a numpy.random.Generator")
