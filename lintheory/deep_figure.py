@@ -120,9 +120,8 @@ def _deep_panel(job) -> dict:
 def plot_deep(data: dict):
     """Grid: one row per depth, one column per rule; ODE lines, SGD markers, log time."""
     from matplotlib.lines import Line2D
-    from matplotlib.ticker import NullLocator
 
-    from .plots import mode_color, style
+    from .plots import label_mode_axes, mode_color, mode_panel, style
 
     panels = data["panels"]
     depths = sorted({p["depth"] for p in panels})
@@ -133,23 +132,8 @@ def plot_deep(data: dict):
         fig = Figure(figsize=(3.0 * ncols, 2.4 * len(depths) + 0.8))
         axes = fig.subplots(len(depths), ncols, sharex=True, sharey=True, squeeze=False)
         for ax, p in zip(axes.flat, panels):
-            t = np.asarray(p["times"], dtype=float)
-            ode = np.asarray(p["ode"], dtype=float)
-            for i in range(d):
-                ax.plot(t[1:], ode[1:, i], color=mode_color(i))
-                if p.get("sgd") is not None:
-                    a = np.asarray(p["sgd"], dtype=float)
-                    ax.plot(p["sgd_times"], a[:, i], "o", color=mode_color(i), ms=3.5,
-                            mfc="none", mew=1.0)
-            ax.set_xscale("log")
-            ax.xaxis.set_minor_locator(NullLocator())
-            ax.set_ylim(-0.05, 1.12)
-            ax.set_title(p["title"], loc="left", fontsize="medium")
-            ax.grid(alpha=0.25, lw=0.5)
-        for ax in axes[-1]:
-            ax.set_xlabel("time t (= lr × steps)")
-        for ax in axes[:, 0]:
-            ax.set_ylabel(r"mode strength $a_i$")
+            mode_panel(ax, p, d, title_size="medium")
+        label_mode_axes(axes)
         cfg = data.get("config", {})
         handles = [Line2D([], [], color=mode_color(i), label=f"mode {i + 1} (s = {s[i]:.2f})")
                    for i in range(d)]

@@ -48,6 +48,50 @@ def style():
         yield Figure
 
 
+def mode_panel(ax, p: dict, d: int, *, title_size=None) -> None:
+    """Draw one panel of mode strengths on ``ax``: the ODE's ``a_i(t)`` as lines, SGD as
+    open markers, the fixed-point prediction (if any) as dashed lines, log time axis.
+
+    ``p`` holds ``times`` (T,), ``ode`` (T, d), optional ``sgd_times`` and ``sgd``
+    (T', d), ``prediction`` (d,) and ``title``; only times > 0 are drawn (log axis).
+    Shared by Figure 2 and the deep-network figure.
+    """
+    from matplotlib.ticker import NullLocator
+
+    t = np.asarray(p["times"], dtype=float)
+    ode = np.asarray(p["ode"], dtype=float)
+    on = t > 0
+    pred = p.get("prediction")
+    for i in range(d):
+        c = mode_color(i)
+        if pred is not None:
+            ax.axhline(float(pred[i]), color=c, ls="--", lw=1.0, alpha=0.8)
+        ax.plot(t[on], ode[on, i], color=c)
+        if p.get("sgd") is not None:
+            ts = np.asarray(p["sgd_times"], dtype=float)
+            a = np.asarray(p["sgd"], dtype=float)
+            keep = ts > 0
+            ax.plot(ts[keep], a[keep, i], "o", color=c, ms=4, mfc="none", mew=1.1)
+    ax.set_xscale("log")
+    # No minor ticks: log-axis tick generation dominates the drawing time.
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlim(t[on][0], t[-1])
+    ax.set_ylim(-0.05, 1.12)
+    if title_size is None:
+        ax.set_title(p["title"], loc="left")
+    else:
+        ax.set_title(p["title"], loc="left", fontsize=title_size)
+    ax.grid(alpha=0.25, lw=0.5)
+
+
+def label_mode_axes(axes) -> None:
+    """Axis labels of a grid of :func:`mode_panel` axes (time below, ``a_i`` on the left)."""
+    for ax in axes[-1]:
+        ax.set_xlabel("time t (= lr × steps)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(r"mode strength $a_i$")
+
+
 def figure2(data: dict, *, ncols: int = 3):
     """Draw Figure 2: mode strengths ``a_i(t)`` per panel (ODE lines, SGD markers).
 
@@ -67,7 +111,6 @@ def figure2(data: dict, *, ncols: int = 3):
         prediction ``a_i = [S Pi]_ii / s_i`` of SPEC §5 where the panel has one.
     """
     from matplotlib.lines import Line2D
-    from matplotlib.ticker import NullLocator
 
     panels = data["panels"]
     s = np.asarray(data["task"]["singular_values"], dtype=float)
@@ -80,30 +123,8 @@ def figure2(data: dict, *, ncols: int = 3):
         for ax in axes.flat[len(panels):]:
             ax.set_visible(False)
         for ax, p in zip(axes.flat, panels):
-            t = np.asarray(p["times"], dtype=float)
-            ode = np.asarray(p["ode"], dtype=float)
-            pred = p.get("prediction")
-            for i in range(d):
-                c = mode_color(i)
-                if pred is not None:
-                    ax.axhline(float(pred[i]), color=c, ls="--", lw=1.0, alpha=0.8)
-                ax.plot(t, ode[:, i], color=c)
-                if p.get("sgd") is not None:
-                    ts = np.asarray(p["sgd_times"], dtype=float)
-                    a = np.asarray(p["sgd"], dtype=float)
-                    keep = ts > 0
-                    ax.plot(ts[keep], a[keep, i], "o", color=c, ms=4, mfc="none", mew=1.1)
-            ax.set_xscale("log")
-            # No minor ticks: log-axis tick generation dominates the drawing time.
-            ax.xaxis.set_minor_locator(NullLocator())
-            ax.set_xlim(t[t > 0][0], t[-1])
-            ax.set_ylim(-0.05, 1.12)
-            ax.set_title(p["title"], loc="left")
-            ax.grid(alpha=0.25, lw=0.5)
-        for ax in axes[-1]:
-            ax.set_xlabel("time t (= lr × steps)")
-        for ax in axes[:, 0]:
-            ax.set_ylabel(r"mode strength $a_i$")
+            mode_panel(ax, p, d)
+        label_mode_axes(axes)
 
         cfg = data.get("config", {})
         sgd_label = "SGD"

@@ -8,7 +8,7 @@ from functools import cached_property
 import numpy as np
 
 from . import metrics
-from .weights import Weights
+from .weights import TwoLayerNames, Weights
 
 
 class ModeMetrics:
@@ -49,7 +49,7 @@ class ModeMetrics:
 
 
 @dataclass(frozen=True, eq=False)
-class Trajectory(ModeMetrics):
+class Trajectory(ModeMetrics, TwoLayerNames):
     """Weights of a depth-``L`` network over time, stored in the rotated frame.
 
     One type for every depth and engine (ODE, SGD). The rotation is that of
@@ -93,32 +93,6 @@ class Trajectory(ModeMetrics):
     def depth(self) -> int:
         """Number of weight matrices L."""
         return len(self.Ws)
-
-    def _two(self, name, value):
-        if self.depth != 2:
-            raise ValueError(f"{name} names a matrix of the two-layer network; this run has "
-                             f"depth {self.depth} (use Ws, Qs, Ps)")
-        return value
-
-    @property
-    def W1(self) -> np.ndarray:
-        """``W1bar`` over time, (T, k, n) (depth 2)."""
-        return self._two("W1", self.Ws[0])
-
-    @property
-    def W2(self) -> np.ndarray:
-        """``W2bar`` over time, (T, m, k) (depth 2)."""
-        return self._two("W2", self.Ws[-1])
-
-    @property
-    def Q(self) -> np.ndarray:
-        """``Q`` over time, (T, k, r) (depth 2)."""
-        return self._two("Q", self.Qs[0])
-
-    @property
-    def P(self) -> np.ndarray:
-        """``Pbar`` over time, (T, r, m) (depth 2)."""
-        return self._two("P", self.Ps[0])
 
     def weights(self, i: int = -1) -> Weights:
         """Rotated :class:`Weights` at output index ``i``."""

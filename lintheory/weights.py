@@ -24,8 +24,40 @@ import numpy as np
 from ._validate import check_array
 
 
+class TwoLayerNames:
+    """The paper's names ``W1``, ``W2``, ``Q``, ``P`` for an object holding ``Ws``, ``Qs``,
+    ``Ps`` of depth 2 (:class:`Weights`, and :class:`lintheory.trajectory.Trajectory`,
+    whose arrays carry a leading time axis). Deeper objects raise ``ValueError``."""
+
+    def _two(self, name, value):
+        if len(self.Ws) != 2:
+            raise ValueError(f"{name} names a matrix of the two-layer network; this one has "
+                             f"depth {len(self.Ws)} (use Ws, Qs, Ps)")
+        return value
+
+    @property
+    def W1(self) -> np.ndarray:
+        """``W1 (k, n)`` (input -> hidden) of a depth-2 network."""
+        return self._two("W1", self.Ws[0])
+
+    @property
+    def W2(self) -> np.ndarray:
+        """``W2 (m, k)`` (hidden -> output) of a depth-2 network."""
+        return self._two("W2", self.Ws[-1])
+
+    @property
+    def Q(self) -> np.ndarray:
+        """``Q (k, r)`` (feedback mixing) of a depth-2 network."""
+        return self._two("Q", self.Qs[0])
+
+    @property
+    def P(self) -> np.ndarray:
+        """``P (r, m)`` (feedback projection) of a depth-2 network."""
+        return self._two("P", self.Ps[0])
+
+
 @dataclass(frozen=True, eq=False)
-class Weights:
+class Weights(TwoLayerNames):
     """Forward and feedback weights of a depth-``L`` linear network (``L >= 2``).
 
     Attributes
@@ -75,33 +107,6 @@ class Weights:
     def two_layer(cls, W1, W2, Q, P, rotated: bool = False) -> Weights:
         """The paper's network: ``W1 (k, n)``, ``W2 (m, k)``, ``Q (k, r)``, ``P (r, m)``."""
         return cls((W1, W2), (Q,), (P,), rotated, False)
-
-    # -- the two-layer names -------------------------------------------------------------
-    def _two(self, name, value):
-        if self.depth != 2:
-            raise ValueError(f"{name} names a matrix of the two-layer network; this one has "
-                             f"depth {self.depth} (use Ws, Qs, Ps)")
-        return value
-
-    @property
-    def W1(self) -> np.ndarray:
-        """``W1 (k, n)`` of a depth-2 network."""
-        return self._two("W1", self.Ws[0])
-
-    @property
-    def W2(self) -> np.ndarray:
-        """``W2 (m, k)`` of a depth-2 network."""
-        return self._two("W2", self.Ws[-1])
-
-    @property
-    def Q(self) -> np.ndarray:
-        """``Q (k, r)`` of a depth-2 network."""
-        return self._two("Q", self.Qs[0])
-
-    @property
-    def P(self) -> np.ndarray:
-        """``P (r, m)`` of a depth-2 network."""
-        return self._two("P", self.Ps[0])
 
     # -- shape ---------------------------------------------------------------------------
     @property

@@ -167,6 +167,26 @@ def test_figure2_runs_with_defaults_as_a_fresh_command(tmp_path):
     data = json.loads((tmp_path / "figures" / "figure2.json").read_text())
     f = {p["key"]: p for p in data["panels"]}["f"]
     np.testing.assert_allclose(f["ode"][-1], [1, 1, 0, 0], atol=0.01)
+    # the committed figure is what the code computes: every number equal to 1e-12
+    committed = json.loads((Path(__file__).parents[1] / "figures" / "figure2.json").read_text())
+    _assert_same_numbers(data, committed, "figure2.json")
+
+
+def _assert_same_numbers(a, b, where, tol=1e-12):
+    """Recursive equality of two JSON documents, numbers to ``tol``, the version field aside."""
+    if isinstance(a, dict):
+        assert set(a) == set(b), (where, set(a) ^ set(b))
+        for k in a:
+            if k != "lintheory_version":
+                _assert_same_numbers(a[k], b[k], f"{where}.{k}", tol)
+    elif isinstance(a, list):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _assert_same_numbers(x, y, f"{where}[{i}]", tol)
+    elif isinstance(a, (int, float)) and not isinstance(a, bool) and b is not None:
+        assert abs(a - b) <= tol, (where, a, b)
+    else:
+        assert a == b, (where, a, b)
 
 
 def test_figure2_data_same_seed_same_numbers():
