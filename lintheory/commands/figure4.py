@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=positive_int, default=None,
                         help="number of seeds (default: 3)")
     parser.add_argument("--epochs", type=positive_int, default=None,
-                        help="epochs per run (default: 6, quick: 3)")
+                        help="epochs per run (default: 5, quick: 3)")
     parser.add_argument("--ranks", type=int_list, default=None,
                         help="RAF ranks into the retina, each in [1, 8] (default: 1,2,4,8; "
                              "quick: 1,8)")
