@@ -19,7 +19,7 @@ ventral layers, 120 epochs): ``channels=8``, ``kernel=7`` (13 x 13 retinal field
 for a surround and for a bar), the central 16 x 16 crop (a quarter of the pixels; the
 fields are 13 x 13 so the crop still sees whole fields), two ventral layers, dense 64, a
 subset of the training images and a few epochs (quick: 5,000 images x 3 epochs, 15 runs,
-10.8 minutes on ONE worker; full: 10,000 x 5 epochs, ranks 1, 2, 4, 8, 21 runs). Two
+7.8 minutes on ONE worker; full: 10,000 x 5 epochs, ranks 1, 2, 4, 8, 21 runs). Two
 choices make the fields measurable after so little training: the retinal layers start
 at 0.1 x their He weights (``retina_init``: a full-size random kernel is not washed out in
 a few epochs and its white noise dominated the fields in a first trial) and have no
