@@ -6,11 +6,14 @@ jobs run anywhere and give the same numbers:
 
 - ``workers=1`` (and no scheduler): in this process, one after the other.
 - ``workers=N``: in ``N`` local processes, each pinned to one BLAS / OpenMP / numba thread
-  so that ``N`` workers use ``N`` cores and no more. They are forked from a clean
-  ``forkserver`` process (safe with numba and BLAS threads) that imports the run function's
-  modules once, so workers start without re-importing NumPy and lintheory; ``spawn``
-  (fresh interpreters) and ``fork`` (fastest; only for a parent without threads) can be
-  chosen with ``start_method=`` or the ``LINTHEORY_START_METHOD`` variable.
+  so that ``N`` workers use ``N`` cores and no more. They are forked from this process
+  when that is safe (:func:`fork_is_safe`: one thread, numba's parallel layer not started;
+  a worker then starts in milliseconds with every import already done), else from a clean
+  ``forkserver`` process that imports the run function's modules once (about 2 s, paid
+  once per process); ``spawn`` (fresh interpreters) or a fixed method can be chosen with
+  ``start_method=`` or the ``LINTHEORY_START_METHOD`` variable. Each worker takes one job
+  at a time; a worker that dies fails only its job, and every worker is stopped when this
+  process is interrupted (Ctrl-C, SIGTERM, SIGHUP) or exits.
 - ``scheduler="tcp://host:8786"`` (or a ``dask.distributed.Client``): on a Dask distributed
   cluster; results stream back to this process in completion order. Needs the ``cluster``
   extra (``pip install -e ".[cluster]"``).
@@ -79,7 +82,14 @@ def pin_threads(n: int = 1) -> None:
     else:
         _LIMITER = threadpool_limits(limits=n)
     numba = sys.modules.get("numba")
-    if numba is not None:
+    if numba is not None:  # loaded before the variables were set (a forked worker)
+        par = sys.modules.get("numba.np.ufunc.parallel")
+        if par is not None and getattr(par, "_is_initialized", False):
+            # numba refuses a new pool size once its threads run; keep its own
+            os.environ["NUMBA_NUM_THREADS"] = str(numba.config.NUMBA_NUM_THREADS)
+        else:
+            with contextlib.suppress(Exception):
+                numba.core.config.reload_config()  # read NUMBA_NUM_THREADS=n now
         with contextlib.suppress(Exception):
             numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
 
@@ -154,6 +164,28 @@ def _serial(fn, items):
 START_METHODS = ("spawn", "forkserver", "fork")
 
 
+def fork_is_safe() -> bool:
+    """True when forking this process cannot copy a lock held by another thread: Linux, one
+    Python thread (no tqdm monitor, Dask client, ...) and numba's parallel threading layer
+    not started. BLAS pools are fork-safe (OpenBLAS and MKL shut them down at fork)."""
+    import threading
+
+    if not sys.platform.startswith("linux") or threading.active_count() != 1:
+        return False
+    par = sys.modules.get("numba.np.ufunc.parallel")
+    return not (par is not None and getattr(par, "_is_initialized", False))
+
+
+def default_start_method() -> str:
+    """``$LINTHEORY_START_METHOD`` if set; else ``"fork"`` when :func:`fork_is_safe` (workers
+    start in a fraction of a second, reusing this process's imports), else
+    ``"forkserver"`` (a clean server that imports the run function's modules once)."""
+    method = os.environ.get("LINTHEORY_START_METHOD", "").strip()
+    if method:
+        return method
+    return "fork" if fork_is_safe() else "forkserver"
+
+
 class WorkerDied(RuntimeError):
     """A local worker process ended while running a job (``os._exit``, killed, out of
     memory); only that job fails, the others go on in a fresh worker."""
@@ -164,7 +196,7 @@ class _Stop(BaseException):
     that multiprocessing's finalisers run (no 'leaked semaphore' warning)."""
 
 
-def _worker_main(conn, fn, n_threads):
+def _worker_main(conn, fn, n_threads, close_fds=()):
     """A local worker: run ``fn`` on each ``(index, item)`` received until ``None`` or EOF.
 
     Ctrl-C reaches the whole terminal's process group; the worker ignores it (and SIGHUP)
@@ -179,10 +211,17 @@ def _worker_main(conn, fn, n_threads):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, stop)  # the parent stops a busy worker: exit cleanly
+    for fd in close_fds:  # forked: the parent's ends of the pipes, so that EOF means gone
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    parent = os.getppid()
     try:
         pin_threads(n_threads)
         while True:
             try:
+                while not conn.poll(1.0):
+                    if os.getppid() != parent:  # the parent (or forkserver) died: SIGKILL
+                        return
                 msg = conn.recv()
             except (EOFError, OSError):  # the parent is gone
                 return
@@ -208,9 +247,12 @@ def _worker_main(conn, fn, n_threads):
 
 
 class _Worker:
-    def __init__(self, ctx, fn):
+    def __init__(self, ctx, fn, others=()):
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child, fn, 1), daemon=True)
+        close = ()
+        if ctx.get_start_method() == "fork":  # a forked child inherits every parent end
+            close = tuple(c.fileno() for c in (self.conn, *others))
+        self.proc = ctx.Process(target=_worker_main, args=(child, fn, 1, close), daemon=True)
         self.proc.start()
         child.close()
         self.job = None
@@ -250,12 +292,15 @@ def _processes(fn, items, workers, start_method="forkserver", preload=()):
     ctx = mp.get_context(start_method)
     if start_method == "forkserver":
         ctx.set_forkserver_preload(["__main__", fn.__module__, *preload])
+    for stream in (sys.stdout, sys.stderr):  # a forked child would flush copies of these
+        with contextlib.suppress(Exception):
+            stream.flush()
     pending = list(range(len(items)))[::-1]  # pop() from the end: input order
     pool, finished = [], False
     try:
         with _pinned_environ(1):
             for _ in range(min(workers, len(items))):
-                pool.append(_Worker(ctx, fn))
+                pool.append(_Worker(ctx, fn, [w.conn for w in pool]))
         while pending or any(w.job is not None for w in pool):
             for w in pool:
                 if w.job is None and pending:
@@ -290,7 +335,7 @@ def _processes(fn, items, workers, start_method="forkserver", preload=()):
                     pool.remove(w)
                     if pending:
                         with _pinned_environ(1):
-                            pool.append(_Worker(ctx, fn))
+                            pool.append(_Worker(ctx, fn, [w.conn for w in pool]))
                     yield job, False, WorkerDied(
                         f"the worker process running this job died ({how}): os._exit, "
                         "killed, out of memory, or a script that starts a sweep without "
@@ -423,8 +468,9 @@ def imap_unordered(fn, items, *, workers: int | None = 1, scheduler=None, client
         Address of a Dask distributed scheduler, e.g. ``"tcp://10.0.0.5:8786"``.
     client : dask.distributed.Client, optional
         An existing client (for example on a ``LocalCluster``); left open afterwards.
-    start_method : "forkserver" (default), "spawn" or "fork", optional
-        How local workers start (default from ``$LINTHEORY_START_METHOD``, else forkserver).
+    start_method : "fork", "forkserver" or "spawn", optional
+        How local workers start (default: :func:`default_start_method`: fork when it is
+        safe, else forkserver; ``$LINTHEORY_START_METHOD`` overrides it).
     preload : sequence of str
         Modules the forkserver imports once before forking the workers (e.g. the modules
         the job imports lazily), so that each worker does not import them again.
@@ -444,7 +490,7 @@ def imap_unordered(fn, items, *, workers: int | None = 1, scheduler=None, client
     if workers == 1 or len(items) <= 1:
         yield from _serial(fn, items)
     else:
-        method = start_method or os.environ.get("LINTHEORY_START_METHOD", "forkserver")
+        method = start_method or default_start_method()
         yield from _processes(fn, items, workers, method, preload)
 
 
@@ -469,6 +515,20 @@ def add_worker_args(parser) -> None:
     )
 
 
+@contextlib.contextmanager
+def quiet_monitor():
+    """Bars made in the body start no tqdm monitor thread (it only refreshes stalled bars),
+    so that this process stays single-threaded and can fork its workers."""
+    from tqdm import tqdm
+
+    old = tqdm.monitor_interval
+    tqdm.monitor_interval = 0
+    try:
+        yield
+    finally:
+        tqdm.monitor_interval = old
+
+
 def map_runs(fn, items, *, workers=1, scheduler=None, client=None, progress=False,
              desc="runs") -> list:
     """``[fn(item) for item in items]`` on any backend, in input order, with one bar.
@@ -482,7 +542,8 @@ def map_runs(fn, items, *, workers=1, scheduler=None, client=None, progress=Fals
     items = list(items)
     out = [None] * len(items)
     errors = []
-    with tqdm(total=len(items), desc=desc, disable=not progress, unit="run") as bar:
+    with quiet_monitor(), tqdm(total=len(items), desc=desc, disable=not progress,
+                               unit="run") as bar:
         for i, ok, value in imap_unordered(fn, items, workers=workers, scheduler=scheduler,
                                            client=client):
             if ok:

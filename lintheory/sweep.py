@@ -44,7 +44,7 @@ import traceback
 from pathlib import Path
 
 from .io import read_json, write_json
-from .parallel import check_workers, imap_unordered
+from .parallel import check_workers, imap_unordered, quiet_monitor
 from .specs import (  # noqa: F401  (re-exported: the spec half of the sweep API)
     KEY_LENGTH,
     canonical_spec,
@@ -355,9 +355,9 @@ def run_sweep(
     write_report : bool
         Also write ``<results_dir>/_sweep.json`` with the report.
     start_method : str, optional
-        How local worker processes start (see :func:`lintheory.parallel.imap_unordered`);
-        the run function's ``preload`` attribute (module names) is imported once by the
-        forkserver.
+        How local worker processes start (see :func:`lintheory.parallel.imap_unordered`:
+        fork when safe, else forkserver); the run function's ``preload`` attribute
+        (module names) is imported once by the forkserver.
 
     Returns
     -------
@@ -423,8 +423,9 @@ def _sweep(name, preload, specs, results_dir, workers, client, progress, retry_f
         else:
             todo.append((key, spec))
 
-    bar = tqdm(total=report.total, initial=report.skipped + len(report.failures), desc=desc,
-               unit="run", disable=not progress, dynamic_ncols=True)
+    with quiet_monitor():  # no monitor thread: the workers can be forked from here
+        bar = tqdm(total=report.total, initial=report.skipped + len(report.failures),
+                   desc=desc, unit="run", disable=not progress, dynamic_ncols=True)
     if report.failures:
         bar.set_postfix(failed=len(report.failures))
     jobs = [(name, spec) for _, spec in todo]
