@@ -85,7 +85,7 @@ def write_target(path) -> tuple[str, Path]:
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
     try:
         st = os.stat(target)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # the folder check says why, later
         return "replace", target
     except OSError as exc:
         raise ValueError(f"cannot write {path}: {exc.strerror}") from None

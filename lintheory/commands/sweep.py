@@ -85,30 +85,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--rules", type=_str_list, default=["bp", "raf"],
                    help="feedback rules, e.g. bp,fa,raf,draf (linear: bp,fa,kp,raf)")
     g.add_argument("--ranks", type=_ranks, default=[None],
-                   help="feedback ranks, e.g. 1,2,4,10,full (ignored for bp)")
+                   help="feedback ranks, e.g. 1,2,4,10,full (ignored for bp; default: full)")
     g.add_argument("--layers", type=_layers, default=None, metavar="all|1,2,...",
                    help="train: 'all' constrains every feedback layer to the rank; a list "
                    "constrains one feedback layer at a time (1 = first), the others full rank")
     g.add_argument("--classes", type=_classes, default=[None], metavar="all|2,5,10",
-                   help="train: class subsets (the first c classes)")
+                   help="train: class subsets (the first c classes; default: all)")
     g.add_argument("--seeds", type=int_list, default=[0], help="seeds, e.g. 0,1,2")
     g = parser.add_argument_group("train runs (--kind train)")
-    g.add_argument("--model", choices=("mlp", "cnn", "vit"), default="mlp")
-    g.add_argument("--dataset", choices=("digits", "mnist1d"), default="digits")
-    g.add_argument("--hidden", type=positive_int, default=256)
-    g.add_argument("--depth", type=positive_int, default=4)
-    g.add_argument("--epochs", type=positive_int, default=40)
-    g.add_argument("--batch-size", type=positive_int, default=32)
-    g.add_argument("--lr", type=positive_float, default=1e-3)
-    g.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    g.add_argument("--model", choices=("mlp", "cnn", "vit"), default="mlp",
+                   help="network kind")
+    g.add_argument("--dataset", choices=("digits", "mnist1d"), default="digits",
+                   help="data set")
+    g.add_argument("--hidden", type=positive_int, default=256,
+                   help="width: MLP hidden units, CNN dense layer, ViT token dimension")
+    g.add_argument("--depth", type=positive_int, default=4,
+                   help="MLP hidden layers or ViT blocks")
+    g.add_argument("--epochs", type=positive_int, default=40,
+                   help="passes over the training split")
+    g.add_argument("--batch-size", type=positive_int, default=32,
+                   help="examples per training step")
+    g.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate")
+    g.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
+                   help="optimiser of the weights")
     g.add_argument("--set", type=key_value, action="append", default=[], metavar="KEY=VALUE",
                    help="any other TrainConfig option (repeatable), e.g. feedback_lr=1e-4")
     g = parser.add_argument_group("linear runs (--kind linear)")
-    for name, typ, default in (("n", positive_int, 20), ("k", positive_int, 40),
-                               ("m", positive_int, 10), ("d", positive_int, 4),
-                               ("N", positive_int, 1000), ("T", positive_float, 200.0),
-                               ("init-scale", positive_float, 1e-3)):
-        g.add_argument(f"--{name}", type=typ, default=default)
+    for name, typ, default, text in (
+            ("n", positive_int, 20, "input dimension"),
+            ("k", positive_int, 40, "hidden width"),
+            ("m", positive_int, 10, "output dimension"),
+            ("d", positive_int, 4, "rank of the teacher (signal modes)"),
+            ("N", positive_int, 1000, "training samples"),
+            ("T", positive_float, 200.0, "integration time of the ODE"),
+            ("init-scale", positive_float, 1e-3, "scale of the small initial weights")):
+        g.add_argument(f"--{name}", type=typ, default=default, help=text)
     g = parser.add_argument_group("any run function")
     g.add_argument("--specs", default=None, metavar="FILE.jsonl",
                    help="one JSON spec per line instead of a grid (needs --run)")
