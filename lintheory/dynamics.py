@@ -12,10 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import weights as _weights
-from ._validate import check_array, check_choice, check_float, check_rates
+from ._validate import check_array, check_choice
 from .errors import DivergenceError
 from .flow import flat_flow, flow
-from .rules import DEFAULT_OJA_DRIVE, check_oja_drive, get_rule
+from .rules import DEFAULT_OJA_DRIVE, get_rule
+from .run_settings import SOLVERS, RunSettings  # noqa: F401 (SOLVERS: re-exported)
 from .trajectory import Trajectory, stack_states
 from .weights import Weights
 
@@ -33,23 +34,19 @@ def check_times(times) -> np.ndarray:
     return times
 
 
-SOLVERS = ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
 
 
 def solve(rhs, y0, times, *, solver="RK45", rtol=1e-7, atol=1e-9, progress=False,
           desc="ODE"):
     """``solve_ivp`` from ``t = 0`` with output at ``times``, a blow-up stop and a bar.
 
+    ``solver``, ``rtol``, ``atol`` are taken as validated (:class:`RunSettings`).
+
     Returns ``(t, y, nfev)`` with ``y``
     of shape (state, T). Raises :class:`DivergenceError` (naming the time) when the state
     becomes non-finite or exceeds ``BLOWUP`` in magnitude, ``RuntimeError`` if SciPy fails.
     """
     from scipy.integrate import solve_ivp  # lazy: keeps `import lintheory` light
-
-    if isinstance(solver, str):  # solve_ivp's methods (a class is passed through)
-        check_choice("solver", solver, SOLVERS)
-    rtol = check_float("rtol", rtol, low=0.0, low_open=True)
-    atol = check_float("atol", atol, low=0.0, low_open=True)
 
     def blowup(t, y):
         return BLOWUP - np.max(np.abs(y))
@@ -165,6 +162,7 @@ def integrate(
     atol: float = 1e-9,
     progress: bool = False,
     engine: str = "numba",
+    settings: RunSettings | None = None,
 ) -> Trajectory:
     """Integrate the averaged dynamics from ``init`` and return the rotated trajectory.
 
@@ -196,6 +194,10 @@ def integrate(
         Show a tqdm bar over ``t``.
     engine : "numba" or "numpy"
         Compiled right-hand side (default) or the interpreted :func:`lintheory.flow.flow`.
+    settings : RunSettings or None
+        Validated settings (:class:`lintheory.run_settings.RunSettings`); when given they
+        replace ``lam, wd, p_rate, oja_scale, oja_drive, solver, rtol, atol`` and are not
+        checked again.
 
     Raises
     ------
@@ -208,26 +210,29 @@ def integrate(
     init.check_task(task)
     check_direct(rule, init)
     times = check_times(times)
-    lam, wd, p_rate = check_rates(lam, wd, p_rate)
     check_choice("engine", engine, ENGINES)
-    check_oja_drive(oja_drive)
+    if settings is None:
+        settings = RunSettings(lam=lam, wd=wd, p_rate=p_rate, oja_scale=oja_scale,
+                               oja_drive=oja_drive, solver=solver, rtol=rtol, atol=atol)
+    s = settings
+    lam, wd, p_rate = s.rates
     frame = check_frame(rule, frame)
 
     # the rotation is looked up on this module's Weights at call time, so ``lintheory verify``
     # (``rot.integrator``) checks the very function the integrator uses
     rotate = Weights.rotate
     w0 = rotate(init, task) if frame == "rotated" else Weights.unrotate(init, task)
-    rhs = make_rhs(task, rule, w0, lam=lam, wd=wd, p_rate=p_rate, oja_scale=oja_scale,
-                   oja_drive=oja_drive, engine=engine)
+    rhs = make_rhs(task, rule, w0, lam=lam, wd=wd, p_rate=p_rate, oja_scale=s.oja_scale,
+                   oja_drive=s.oja_drive, engine=engine)
     desc = f"ODE {rule.name}" + ("" if w0.depth == 2 else f" L={w0.depth}")
-    t_out, y, nfev = solve(rhs, w0.pack(), times, solver=solver, rtol=rtol, atol=atol,
+    t_out, y, nfev = solve(rhs, w0.pack(), times, solver=s.solver, rtol=s.rtol, atol=s.atol,
                            progress=progress, desc=desc)
     states = y.T
     if frame != "rotated":
         states = np.array([rotate(w0.replace(s), task).pack() for s in states])
-    info = {"solver": solver, "rtol": rtol, "atol": atol, "frame": frame, "nfev": nfev,
-            "lam": lam, "wd": wd, "p_rate": p_rate, "oja_scale": bool(oja_scale),
-            "oja_drive": oja_drive, "engine": engine, "dims": list(w0.dims),
+    info = {"solver": s.solver, "rtol": s.rtol, "atol": s.atol, "frame": frame, "nfev": nfev,
+            "lam": lam, "wd": wd, "p_rate": p_rate, "oja_scale": s.oja_scale,
+            "oja_drive": s.oja_drive, "engine": engine, "dims": list(w0.dims),
             "ranks": list(w0.ranks)}
     return stack_states(task, rule.name, rotate(w0, task), t_out, states, "ode", info)
 

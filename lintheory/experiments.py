@@ -135,6 +135,7 @@ def simulate(
     atol: float = 1e-9,
     times_sgd=None,
     progress: bool = False,
+    settings=None,
 ) -> dict:
     """Run the averaged ODE, discrete SGD, or both, from the same initial weights.
 
@@ -160,6 +161,10 @@ def simulate(
         (``"error"`` or ``"targets"``; :func:`~lintheory.dynamics.integrate`).
     solver, rtol, atol
         ODE solver settings (``scipy.integrate.solve_ivp``).
+    settings : RunSettings or None
+        All of the above at once, validated (:class:`lintheory.run_settings.RunSettings`);
+        when given, the keyword arguments it holds are ignored. Otherwise they are validated
+        here, once, and both engines take the result without checking again.
 
     Returns
     -------
@@ -171,23 +176,23 @@ def simulate(
     ValueError
         Bad arguments; DivergenceError when a run blows up (nothing is returned).
     """
+    from .run_settings import RunSettings
+
     rule = get_rule(rule)
     check_choice("method", method, METHODS)
-    lr = check_float("lr (learning rate)", lr, low=0.0, low_open=True)
+    if settings is None:
+        settings = RunSettings(lam=lam, wd=wd, p_rate=p_rate, oja_scale=oja_scale,
+                               oja_drive=oja_drive, solver=solver, rtol=rtol, atol=atol,
+                               lr=lr, batch=batch)
     out = {}
     if method in ("ode", "both"):
-        out["ode"] = integrate(
-            task, rule, init, times, lam=lam, wd=wd, p_rate=p_rate, oja_scale=oja_scale,
-            oja_drive=oja_drive, solver=solver, rtol=rtol, atol=atol, progress=progress,
-        )
+        out["ode"] = integrate(task, rule, init, times, progress=progress, settings=settings)
     if method in ("sgd", "both"):
         from .sgd import run_sgd
 
-        st = sgd_times(times, lr) if times_sgd is None else times_sgd
-        out["sgd"] = run_sgd(
-            task, rule, init, st, lr=lr, batch=batch, lam=lam, wd=wd, p_rate=p_rate,
-            oja_scale=oja_scale, oja_drive=oja_drive, rng=rng, progress=progress,
-        )
+        st = sgd_times(times, settings.lr) if times_sgd is None else times_sgd
+        out["sgd"] = run_sgd(task, rule, init, st, rng=rng, progress=progress,
+                             settings=settings)
     return out
 
 
@@ -265,8 +270,9 @@ class Figure2Config:
         check_int("points (output times)", self.points, low=2)
         check_int("sgd_points", self.sgd_points, low=2)
         check_float("init scale", self.init_scale, low=0.0, low_open=True)
-        check_float("lr (learning rate)", self.lr, low=0.0, low_open=True)
-        check_float("lam", self.lam, low=0.0)
+        batch = self.settings().batch  # lam, lr, batch, solver, rtol, atol: the shared checks
+        if isinstance(batch, int):
+            check_int("batch (mini-batch size)", batch, low=1, high=self.N)
         bad = [p for p in self.panels if p not in {q.key for q in PANELS}]
         if bad or not self.panels:
             raise ValueError(
@@ -274,6 +280,13 @@ class Figure2Config:
                 f"got {self.panels!r}"
             )
         return self
+
+    def settings(self):
+        """The engines' :class:`~lintheory.run_settings.RunSettings` (validated)."""
+        from .run_settings import RunSettings
+
+        return RunSettings(lam=self.lam, lr=self.lr, batch=self.batch, solver=self.solver,
+                           rtol=self.rtol, atol=self.atol)
 
     def rank(self, panel: Panel) -> int:
         """The feedback rank r of ``panel`` (d, m or ``r_low``)."""
@@ -361,11 +374,9 @@ def _figure2_panel(job) -> dict:
     init = make_init(
         task, cfg.k, r, "random", scale=cfg.init_scale, rng=np.random.default_rng([cfg.seed, 1])
     )
-    runs = simulate(
-        task, panel.rule, init, times, method="both" if cfg.sgd else "ode", lr=cfg.lr,
-        batch=cfg.batch, lam=cfg.lam, rng=np.random.default_rng([cfg.seed, 2, j]),
-        solver=cfg.solver, rtol=cfg.rtol, atol=cfg.atol, times_sgd=st,
-    )
+    runs = simulate(task, panel.rule, init, times, method="both" if cfg.sgd else "ode",
+                    rng=np.random.default_rng([cfg.seed, 2, j]), times_sgd=st,
+                    settings=cfg.settings())
     pred = None
     if panel.predict == "fixed":
         pred = predicted_mode_strengths(task, init.rotate(task).P)

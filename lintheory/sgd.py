@@ -29,11 +29,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from ._validate import check_choice, check_float, check_int, check_rates
+from ._validate import check_choice, check_int
 from .batch import batch_steps, batch_steps_py
 from .dynamics import BLOWUP, check_direct, check_times
 from .errors import DivergenceError
-from .rules import DEFAULT_OJA_DRIVE, check_oja_drive, get_rule
+from .rules import DEFAULT_OJA_DRIVE, get_rule
+from .run_settings import RunSettings
 from .trajectory import Trajectory, stack_states
 from .weights import Weights
 
@@ -183,9 +184,9 @@ class _General:
         return template.replace(self.theta, rotated=False)
 
 
-def run_sgd(task, rule, init: Weights, times, *, lr: float, batch="full", lam=0.0, wd=0.0,
-            p_rate=1.0, oja_scale=True, oja_drive=DEFAULT_OJA_DRIVE, rng=None,
-            progress=False, engine="numba") -> Trajectory:
+def run_sgd(task, rule, init: Weights, times, *, lr: float | None = None, batch="full",
+            lam=0.0, wd=0.0, p_rate=1.0, oja_scale=True, oja_drive=DEFAULT_OJA_DRIVE, rng=None,
+            progress=False, engine="numba", settings: RunSettings | None = None) -> Trajectory:
     """Train a linear network of any depth with the discrete rules of :mod:`lintheory.batch`.
 
     Parameters
@@ -200,7 +201,8 @@ def run_sgd(task, rule, init: Weights, times, *, lr: float, batch="full", lam=0.
     times : (T,) array
         Output times, increasing, >= 0; time ``t`` is step ``round(t / lr)``.
     lr : float
-        Learning rate ``eta > 0``; ``t = lr * steps`` for every batch size.
+        Learning rate ``eta > 0``; ``t = lr * steps`` for every batch size (required
+        unless ``settings`` holds it).
     batch : "full", "online" or int
         All N samples per step (deterministic), one sample per step, or a mini-batch of
         that many samples (1 <= B <= N). Each step applies the mean update over its batch.
@@ -220,6 +222,10 @@ def run_sgd(task, rule, init: Weights, times, *, lr: float, batch="full", lam=0.
         Show a tqdm bar over steps.
     engine : "numba" or "numpy"
         Compiled kernels (the fused two-layer ones where they apply) or the NumPy engine.
+    settings : RunSettings or None
+        Validated settings (:class:`lintheory.run_settings.RunSettings`); when given they
+        replace ``lr, batch, lam, wd, p_rate, oja_scale, oja_drive`` and are not checked
+        again (only ``batch <= N``, which needs the task).
 
     Returns
     -------
@@ -237,10 +243,15 @@ def run_sgd(task, rule, init: Weights, times, *, lr: float, batch="full", lam=0.
         the first such step and time and suggests ``lr / 4``.
     """
     rule = get_rule(rule)
-    lr = check_float("lr (learning rate)", lr, low=0.0, low_open=True)
-    lam, wd, p_rate = check_rates(lam, wd, p_rate)
+    if settings is None:
+        if lr is None:
+            raise ValueError("lr (learning rate) must be given (a number > 0)")
+        settings = RunSettings(lr=lr, batch=batch, lam=lam, wd=wd, p_rate=p_rate,
+                               oja_scale=oja_scale, oja_drive=oja_drive)
+    lr, batch, oja_scale, oja_drive = (settings.lr, settings.batch, settings.oja_scale,
+                                       settings.oja_drive)
+    lam, wd, p_rate = settings.rates
     check_choice("engine", engine, ENGINES)
-    check_oja_drive(oja_drive)
     if not isinstance(init, Weights):
         raise ValueError(f"init must be a lintheory.Weights, got {type(init).__name__}")
     init.check_task(task)

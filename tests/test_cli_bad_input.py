@@ -77,8 +77,10 @@ CASES = [
     ("sim-lr-nan", [*SIM, "--method", "sgd", "--lr", "nan"], "lr (learning rate) must be finite"),
     ("sim-lr-negative", [*SIM, "--method", "sgd", "--lr", "-0.1"],
      "lr (learning rate) must be in (0.0, inf)"),
-    ("sim-batch-0", [*SIM, "--method", "sgd", "--batch", "0"], "--batch must be >= 1, got 0"),
-    ("sim-batch-text", [*SIM, "--method", "sgd", "--batch", "some"], "--batch must be full,"),
+    ("sim-batch-0", [*SIM, "--method", "sgd", "--batch", "0"],
+     "batch (mini-batch size) must be in [1, inf), got 0"),
+    ("sim-batch-text", [*SIM, "--method", "sgd", "--batch", "some"],
+     "batch (--batch) must be full, online or an integer >= 1; got 'some'"),
     ("sim-batch-gt-N", [*SIM, "--method", "sgd", "--batch", "1000"],
      "batch (mini-batch size) must be in [1, 60], got 1000"),
     ("sim-out-not-json", [*SIM, "--out", "x.txt"], "--out must end in .json"),
@@ -92,8 +94,10 @@ CASES = [
     ("fig2-t-min-negative", [*FIG2, "--t-min", "-1"], "t_min must be in (0.0, inf)"),
     ("fig2-t-min-above-T", [*FIG2, "--t-min", "100"], "t_min must be < T = 2.0, got 100.0"),
     ("fig2-sgd-points-0", [*FIG2, "--sgd-points", "0"], "sgd_points must be in [2, inf), got 0"),
-    ("fig2-batch-0", [*FIG2, "--batch", "0"], "batch (mini-batch size) must be in [1, 60], got 0"),
-    ("fig2-batch-text", [*FIG2, "--batch", "abc"], "--batch must be full, online or an integer"),
+    ("fig2-batch-0", [*FIG2, "--batch", "0"], "batch (mini-batch size) must be in [1, inf), got 0"),
+    ("fig2-batch-gt-N", [*FIG2, "--batch", "61"],
+     "batch (mini-batch size) must be in [1, 60], got 61"),
+    ("fig2-batch-text", [*FIG2, "--batch", "abc"], "batch (--batch) must be full, online or an"),
     ("fig2-lr-negative", [*FIG2, "--lr", "-1"], "lr (learning rate) must be in (0.0, inf)"),
     ("fig2-T-0", [*FIG2, "--T", "0"], "T (final time) must be in (0.0, inf), got 0.0"),
     ("fig2-seed-negative", [*FIG2, "--seed", "-1"], "seed must be in [0, inf), got -1"),
@@ -193,7 +197,7 @@ CASES = [
     ("fdeep-low-rank-eq-d", [*FDEEP, "--low-rank", "3"],
      "--low-rank must be in [1, d - 1] = [1, 2]"),
     ("fdeep-T-nan", [*FDEEP, "--T", "nan"], "argument --T: expected a finite number >= 0, got nan"),
-    ("fdeep-lr-0", [*FDEEP, "--lr", "0"], "argument --lr: expected a number > 0, got 0"),
+    ("fdeep-lr-0", [*FDEEP, "--lr", "0"], "lr (learning rate) must be in (0.0, inf), got 0.0"),
     ("fdeep-batch-gt-N", [*FDEEP, "--batch", "1000"], "batch (mini-batch size) must be in [1, 60]"),
     ("fdeep-lam-negative", [*FDEEP, "--lam", "-1"], "lam must be in [0.0, inf), got -1.0"),
     ("fdeep-product-init-0", [*FDEEP, "--product-init", "0"], "argument --product-init: expected"),
@@ -201,7 +205,7 @@ CASES = [
     ("fdeep-too-few-samples", [*FDEEP, "--N", "2"], "N (samples) must be >= n = 6"),
     ("fdeep-out-unwritable", [*FDEEP, "--out", "afile/f"], "cannot create output folder afile"),
     ("fdeep-diverges", [*FDEEP, "--lr", "5", "--T", "50"],
-     "deep SGD (bp, batch=20) diverged at step 4 (t = 20)"),
+     "SGD (bp, batch=20) diverged at step 4 (t = 20)"),
     # demo
     ("demo-out-unwritable", ["demo", "--fast", "--quiet", "--out-dir", "afile/x"],
      "cannot create output folder afile/x: Not a directory"),
@@ -284,7 +288,7 @@ def test_failing_sweep_runs_are_reported_without_a_traceback(workdir, capsys):
     out += err
     assert "Traceback" not in out
     assert "1 failed" in out
-    assert "ValueError: rule must be one of bp, fa, kp, raf; got 'nope'" in out
+    assert "ValueError: rule must be one of bp, fa, kp, raf, draf, dfa; got 'nope'" in out
 
 
 def _subprocess(argv, cwd, **kw):

@@ -25,18 +25,10 @@ DESCRIPTION = (
 )
 
 
-def _batch(text: str):
-    if text in ("full", "online"):
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError(f"--batch must be full, online or an integer; got {text!r}") from None
-
-
 def add_arguments(p):
     """Add the options of ``lintheory figure2`` to ``parser``."""
     from ..experiments import Figure2Config
+    from ..run_settings import add_arguments as add_settings
 
     c = Figure2Config()
     p.add_argument("--out-dir", type=Path, default=Path("figures"), help="output folder")
@@ -57,13 +49,10 @@ def add_arguments(p):
     p.add_argument("--seed", type=int, default=c.seed, help="seed of task, weights, sample order")
     p.add_argument("--init-scale", type=float, default=c.init_scale,
                    help="scale of the small random initial weights")
-    p.add_argument("--lam", type=float, default=c.lam, help="decay of Q (KP-Q, RAF)")
-    p.add_argument("--lr", type=float, default=c.lr, help="SGD learning rate")
-    p.add_argument("--batch", type=str, default=str(c.batch),
-                   help="SGD batch: full, online or a mini-batch size")
+    add_settings(p, ("lam", "lr", "batch", "rtol"),
+                 {"lam": c.lam, "lr": c.lr, "batch": c.batch, "rtol": c.rtol})
     p.add_argument("--sgd-points", type=int, default=c.sgd_points, help="SGD markers per mode")
     p.add_argument("--no-sgd", action="store_true", help="ODE lines only")
-    p.add_argument("--rtol", type=float, default=c.rtol, help="ODE relative tolerance")
     add_worker_args(p)
     p.set_defaults(workers=1)
     add_quiet(p)
@@ -72,6 +61,7 @@ def add_arguments(p):
 def config_from_args(args):
     """Build a :class:`~lintheory.experiments.Figure2Config` from parsed arguments."""
     from ..experiments import Figure2Config
+    from ..run_settings import parse_batch
 
     try:
         sv = None if args.singular_values is None else tuple(
@@ -85,7 +75,7 @@ def config_from_args(args):
         n=args.n, k=args.k, m=args.m, d=args.d, r_low=args.rank_low, N=args.samples,
         sigma=args.noise, singular_values=sv, T=args.T, points=args.points, t_min=args.t_min,
         seed=args.seed, init_scale=args.init_scale, lam=args.lam, sgd=not args.no_sgd,
-        lr=args.lr, batch=_batch(args.batch), sgd_points=args.sgd_points, rtol=args.rtol,
+        lr=args.lr, batch=parse_batch(args.batch), sgd_points=args.sgd_points, rtol=args.rtol,
     )
 
 

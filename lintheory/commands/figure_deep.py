@@ -24,6 +24,7 @@ DESCRIPTION = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``lintheory figure-deep`` to ``parser``."""
     from ..deep_figure import DeepFigureConfig
+    from ..run_settings import add_arguments as add_settings
 
     c = DeepFigureConfig()
     parser.add_argument("--depths", type=int_list, default=list(c.depths),
@@ -36,15 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--low-rank", type=positive_int, default=c.low_rank,
                         help="feedback rank r < d of the low-rank panels")
     parser.add_argument("--T", type=positive_float, default=c.T, help="final time")
-    parser.add_argument("--lr", type=positive_float, default=c.lr, help="SGD learning rate")
-    parser.add_argument("--batch", type=positive_int, default=c.batch, help="SGD batch size")
-    parser.add_argument("--lam", type=float, default=c.lam, help="Q decay (KP-Q, RAF, dRAF)")
-    parser.add_argument("--oja-drive", default=c.oja_drive, choices=("error", "targets"),
-                        help="dRAF: Oja on the output error (default, as the paper's authors "
-                        "do) or on the targets (Sigma_yy)")
+    add_settings(parser, ("lr", "batch", "lam", "oja_drive"),
+                 {"lr": c.lr, "batch": c.batch, "lam": c.lam, "oja_drive": c.oja_drive})
     parser.add_argument("--product-init", type=positive_float, default=c.product_init,
                         help="initial size of the end-to-end map (per layer: this^(1/L))")
-    parser.add_argument("--seed", type=int, default=c.seed)
+    parser.add_argument("--seed", type=int, default=c.seed,
+                        help="seed of the task, the weights and the sample order")
     parser.add_argument("--no-sgd", action="store_true", help="ODE lines only")
     parser.add_argument("--out", default="figures/figure_deep", metavar="STEM",
                         help="output stem: STEM.png, STEM.pdf, STEM.json")
@@ -65,16 +63,20 @@ def run(args) -> int:
     if not 1 <= args.low_rank < args.d:
         raise ValueError(f"--low-rank must be in [1, d - 1] = [1, {args.d - 1}], "
                          f"got {args.low_rank}")
+    from ..run_settings import from_args
+
+    settings = from_args(args, ("lr", "batch", "lam", "oja_drive"))  # validated once
     cfg = DeepFigureConfig(n=args.n, m=args.m, d=args.d, N=args.N, width=args.width,
                            depths=tuple(args.depths), low_rank=args.low_rank, T=args.T,
-                           lr=args.lr, batch=args.batch, lam=args.lam,
-                           oja_drive=args.oja_drive,
+                           lr=settings.lr, batch=settings.batch, lam=settings.lam,
+                           oja_drive=settings.oja_drive,
                            product_init=args.product_init, seed=args.seed)
     from ..task import make_task
 
     make_task(args.n, args.m, args.d, args.N, seed=args.seed)  # validates the task options
-    if args.batch > args.N:
-        raise ValueError(f"batch (mini-batch size) must be in [1, {args.N}], got {args.batch}")
+    if isinstance(settings.batch, int) and settings.batch > args.N:
+        raise ValueError(f"batch (mini-batch size) must be in [1, {args.N}], got "
+                         f"{settings.batch}")
     check_output_path(f"{args.out}.json")  # fail before the work, not after it
     t0 = time.perf_counter()
     data = deep_figure_data(cfg, progress=not args.quiet, sgd=not args.no_sgd,

@@ -21,19 +21,6 @@ DESCRIPTION = (
 )
 
 
-def parse_batch(text: str):
-    """``"full"``, ``"online"`` or a positive integer mini-batch size (ValueError otherwise)."""
-    if text in ("full", "online"):
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"--batch must be full, online or an integer; got {text!r}") from None
-    if value < 1:
-        raise ValueError(f"--batch must be >= 1, got {value}")
-    return value
-
-
 def parse_floats(name: str, text: str | None):
     """Comma-separated floats, or ``None`` for ``None`` (ValueError naming ``name`` otherwise)."""
     if text is None:
@@ -78,19 +65,10 @@ def add_arguments(p):
     p.add_argument("--points", type=int, default=61, help="number of output times")
     p.add_argument("--log-times", action="store_true",
                    help="log-spaced output times from T/2000 (default: linear from 0)")
-    p.add_argument("--lam", type=float, default=0.0, help="decay of Q (KP-Q, RAF)")
-    p.add_argument("--wd", type=float, default=0.0, help="weight decay on W1, W2")
-    p.add_argument("--p-rate", type=float, default=1.0, help="Oja rate ratio eta_P / eta")
-    p.add_argument("--oja-drive", default="error", choices=("error", "targets"),
-                   help="dRAF: what each P learns from by Oja's rule, the output error "
-                   "(default, as the paper's authors do) or the targets (Sigma_yy); the same "
-                   "option as the NumPy engine's oja_drive")
     p.add_argument("--method", default="ode", choices=("ode", "sgd", "both"), help="engine(s)")
-    p.add_argument("--lr", type=float, default=0.005, help="SGD learning rate (t = lr * steps)")
-    p.add_argument("--batch", default="full", help="SGD batch: full, online or an integer size")
-    p.add_argument("--solver", default="RK45", help="solve_ivp method (RK45, DOP853, LSODA...)")
-    p.add_argument("--rtol", type=float, default=1e-7, help="ODE relative tolerance")
-    p.add_argument("--atol", type=float, default=1e-9, help="ODE absolute tolerance")
+    from ..run_settings import add_arguments as add_settings
+
+    add_settings(p)  # --lam --wd --p-rate --oja-drive --solver --rtol --atol --lr --batch
     p.add_argument("--out", type=Path, default=Path("run.json"), help="output JSON (NPZ beside)")
     add_quiet(p)
 
@@ -100,7 +78,7 @@ def run(args) -> int:
     import numpy as np
 
     from .. import __version__
-    from .._validate import check_float, check_int
+    from .._validate import check_int
     from ..experiments import output_times, simulate
     from ..init import make_init
     from ..io import write_json, write_npz
@@ -109,8 +87,10 @@ def run(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".json":
         raise ValueError(f"--out must end in .json (the NPZ goes beside it), got {out}")
-    batch = parse_batch(args.batch)
-    lr = check_float("lr (learning rate)", args.lr, low=0.0, low_open=True)
+    from ..run_settings import from_args
+
+    settings = from_args(args)  # validated once, here
+    lr, batch = settings.lr, settings.batch
     task = make_task(
         args.n, args.m, args.d, args.samples, sigma=args.noise,
         singular_values=parse_floats("--singular-values", args.singular_values),
@@ -132,12 +112,9 @@ def run(args) -> int:
     init = make_init(task, widths if deep else args.k, ranks, args.init,
                      scale=args.init_scale, rng=np.random.default_rng([args.seed, 1]),
                      direct=rule.direct)
-    runs = simulate(
-        task, args.rule, init, times, method=args.method, lr=lr, batch=batch, lam=args.lam,
-        wd=args.wd, p_rate=args.p_rate, rng=np.random.default_rng([args.seed, 2]),
-        solver=args.solver, rtol=args.rtol, atol=args.atol, progress=not args.quiet,
-        oja_drive=args.oja_drive,
-    )
+    runs = simulate(task, args.rule, init, times, method=args.method,
+                    rng=np.random.default_rng([args.seed, 2]), progress=not args.quiet,
+                    settings=settings)
 
     primary = runs["ode"] if "ode" in runs else runs["sgd"]
     params = {
