@@ -6,12 +6,12 @@ the old name ``"lintheory.sweep:linear_run"`` resolves to the same function.
 
 from __future__ import annotations
 
-SPEC_FIELDS = frozenset({"kind", "rule", "r", "seed", "n", "k", "m", "d", "N", "sigma", "T",
+RUN_FIELDS = frozenset({"kind", "rule", "r", "seed", "n", "k", "m", "d", "N", "sigma", "T",
                          "init_scale", "init", "lam", "wd", "p_rate", "task_seed"})
 
 
 def linear_run(spec: dict) -> dict:
-    """One run of the linear theory: integrate the averaged ODEs (SPEC §4) for a spec.
+    """One run of the linear theory: integrate the averaged ODEs for a spec.
 
     Spec fields (defaults in brackets): ``rule`` (bp, fa, kp, raf), ``r`` (feedback rank),
     ``seed`` (task and init draws), ``n`` [20], ``k`` [40], ``m`` [10], ``d`` [4],
@@ -25,9 +25,10 @@ def linear_run(spec: dict) -> dict:
 
     from .dynamics import integrate
     from .init import make_init
+    from .run_settings import RunSettings
     from .task import make_task
 
-    unknown = set(spec) - SPEC_FIELDS
+    unknown = set(spec) - RUN_FIELDS
     if unknown:
         raise ValueError(f"unknown linear-run spec fields: {', '.join(sorted(unknown))}")
     seed = int(spec.get("seed", 0))
@@ -39,9 +40,10 @@ def linear_run(spec: dict) -> dict:
     rng = np.random.default_rng([seed, 1])
     w0 = make_init(task, int(spec.get("k", 40)), int(spec["r"]), spec.get("init", "random"),
                    scale=float(spec.get("init_scale", 1e-3)), rng=rng)
+    settings = RunSettings(lam=spec.get("lam", 0.0), wd=spec.get("wd", 0.0),
+                           p_rate=spec.get("p_rate", 1.0))  # the checks every linear run uses
     traj = integrate(task, spec["rule"], w0, np.array([0.0, float(spec.get("T", 200.0))]),
-                     lam=float(spec.get("lam", 0.0)), wd=float(spec.get("wd", 0.0)),
-                     p_rate=float(spec.get("p_rate", 1.0)))
+                     settings=settings)
     return {
         "a": traj.mode_strengths[-1], "leak": float(traj.leak[-1]),
         "loss": float(traj.loss[-1]), "rule": spec["rule"], "r": int(spec["r"]), "seed": seed,
