@@ -188,7 +188,10 @@ def set_aside(path, why: str) -> Path:
     while new.exists() or new.is_symlink():
         n += 1
         new = path.with_name(f"{path.name}.bad.{n}")
-    os.replace(path, new)
+    try:
+        os.replace(path, new)
+    except FileNotFoundError:  # another sweep sharing the folder moved it first
+        return new
     print(f"sweep: {path} is {why}; moved it to {new.name} and running it again",
           file=sys.stderr)
     return new
