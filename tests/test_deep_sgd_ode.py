@@ -1,6 +1,6 @@
 """Deep SGD converges to its own ODE at first order in lr, normalised Oja on (issue 10).
 
-Reference: the averaged ODE (``integrate_deep``, RK45 at rtol 1e-11). With the hidden-layer
+Reference: the averaged ODE (``integrate``, RK45 at rtol 1e-11). With the hidden-layer
 Oja covariance normalised per *batch* (the old discrete rule) the gap of the hidden-layer
 ``P`` stayed at 0.45 (online) and 0.10 (batch 6) for lr = 0.004 ... 0.00025; with the
 normaliser a function of the weights (derivations/deep_linear.md, "Normalised Oja") the
@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lintheory import make_task
-from lintheory.deep import DEEP_RULES, get_deep_rule, integrate_deep, make_deep_init, run_sgd_deep
+from lintheory import RULES, get_rule, integrate, make_init, make_task, run_sgd
 
 T = 0.96          # = 10, 20, 40 epochs of 24 online steps at the three lrs: ends of epochs
 LRS = np.array([0.004, 0.002, 0.001])
@@ -28,7 +27,7 @@ def task():
 
 
 @pytest.mark.parametrize("batch", ["online", 6, "full"])
-@pytest.mark.parametrize("name", list(DEEP_RULES))
+@pytest.mark.parametrize("name", list(RULES))
 def test_sgd_converges_to_ode_first_order(task, name, batch):
     """Every rule at depth 3 (widths 5, 5, ranks 2, Oja normalised, the default).
 
@@ -38,14 +37,14 @@ def test_sgd_converges_to_ode_first_order(task, name, batch):
     halving of lr and the fitted slope of log(gap) vs log(lr) is in [0.9, 1.1]
     (measured 0.97-1.01 for every rule and mode).
     """
-    rule = get_deep_rule(name)
-    w0 = make_deep_init(task, [5, 5], 2, scale=0.6, rng=3, direct=rule.direct)
-    ref = integrate_deep(task, name, w0, [0.0, T], rtol=1e-11, atol=1e-13,
+    rule = get_rule(name)
+    w0 = make_init(task, [5, 5], 2, scale=0.6, rng=3, direct=rule.direct)
+    ref = integrate(task, name, w0, [0.0, T], rtol=1e-11, atol=1e-13,
                          **KW).weights(-1).pack()
     seeds = [0] if batch == "full" else range(SEEDS)
     gaps = []
     for lr in LRS:
-        runs = [run_sgd_deep(task, name, w0, [0.0, T], lr=lr, batch=batch, rng=s,
+        runs = [run_sgd(task, name, w0, [0.0, T], lr=lr, batch=batch, rng=s,
                              **KW).weights(-1).pack() for s in seeds]
         gaps.append(np.max(np.abs(np.mean(runs, axis=0) - ref)))
     gaps = np.array(gaps)
@@ -68,7 +67,7 @@ def test_batch_normaliser_is_not_the_ode():
     from lintheory.flow import oja_normaliser, rule_flow
 
     task = make_task(n=6, m=4, d=2, N=24, sigma=0.5, seed=2)
-    w = make_deep_init(task, [5, 5], 2, scale=0.6, rng=3)
+    w = make_init(task, [5, 5], 2, scale=0.6, rng=3)
     Ws, Qs, Ps = (list(g) for g in (w.Ws, w.Qs, w.Ps))
     X, Y = task.X, task.Y
     e3 = Y - X @ (Ws[2] @ Ws[1] @ Ws[0]).T
