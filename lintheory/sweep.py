@@ -7,14 +7,18 @@ draw of a run must come from its spec's seed, so the same spec gives the same nu
 every backend.
 
 The result of a spec lives in ``<results_dir>/<key>.json`` where ``key`` is a short hash
-of the spec's canonical JSON (:func:`spec_key`); the file holds ``{"key", "spec", "run",
-"result", "seconds", "cpu_seconds"}`` (wall-clock and CPU time of the run) and is
-written atomically by this process (the *client side*, also
-for Dask: workers never touch the results folder, so the cluster needs no shared file
-system). Hence:
+of the spec's canonical JSON together with the run function (:func:`result_key`; sweeps
+written before the run was part of the key used :func:`spec_key` alone, and those files
+are still found); the file holds ``{"key", "spec", "run", "result", "seconds",
+"cpu_seconds"}`` (wall-clock and CPU time of the run) and is written atomically by this
+process (the *client side*, also for Dask: workers never touch the results folder, so the
+cluster needs no shared file system). Hence:
 
-- a spec that already has a result file is skipped, so an interrupted sweep (Ctrl-C, a
-  killed job, a lost cluster) resumes where it stopped, on any backend;
+- a spec with a verified result (the file parses and holds this spec and this run
+  function, :func:`check_record`) is skipped, so an interrupted sweep (Ctrl-C, SIGTERM,
+  a killed job, a lost cluster) resumes where it stopped, on any backend; a broken file
+  (empty, truncated, a folder, another spec or run) is set aside as ``<name>.bad`` with
+  one line on stderr and its run redone;
 - duplicate specs run once; serial, ``--workers N`` and cluster runs of one sweep are
   interchangeable and can share a folder;
 - a run that raises (a diverging learning rate, bad sizes) is recorded in
