@@ -68,7 +68,7 @@ def bench_rhs(calls=20000):
 def _figure2_odes(engine):
     """The six ODE solves of Figure 2 (default settings) with one right-hand-side engine."""
     from lintheory.dynamics import integrate
-    from lintheory.experiments import PANELS, Figure2Config, _figure2_task, _figure2_times
+    from lintheory.figure2 import PANELS, Figure2Config, _figure2_task, _figure2_times
     from lintheory.init import make_init
 
     cfg = Figure2Config(sgd=False)
@@ -129,8 +129,8 @@ def phases(repeats):
 
     matplotlib.use("Agg")
     from lintheory.commands.figure2 import save_exact
-    from lintheory.experiments import Figure2Config, figure2_data
-    from lintheory.plots import figure2
+    from lintheory.figure2 import Figure2Config, figure2_data
+    from lintheory.figure2 import plot_figure2 as figure2
 
     out = {}
     out["ode"] = timed(lambda: figure2_data(Figure2Config(sgd=False)), repeats)[:2]

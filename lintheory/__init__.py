@@ -19,7 +19,8 @@ __version__ = "0.1.0"
 
 from .dynamics import integrate
 from .errors import DivergenceError
-from .experiments import figure2_data, simulate
+from .experiments import simulate
+from .figure2 import figure2_data
 from .init import balanced_init, make_init, random_init
 from .rules import RULES, Rule, get_rule, register
 from .sgd import run_sgd

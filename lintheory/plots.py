@@ -1,9 +1,10 @@
-"""Shared matplotlib style and the drawing of Figure 2 (functions: data in, Figure out).
+"""Drawing shared by the figures: style, mode colours, the mode-strength panel.
 
-Nothing here computes dynamics or writes files: :func:`figure2` takes the dictionary
-returned by :func:`lintheory.experiments.figure2_data` and returns a
-``matplotlib.figure.Figure`` (save it with :func:`lintheory.io.save_figure`). Figures are
-made without pyplot, so no screen or GUI backend is needed.
+Each figure is its own module holding a config, a data function and a plot function
+(:mod:`lintheory.figure2`, :mod:`lintheory.deep_figure`, :mod:`lintheory.figure3`,
+:mod:`lintheory.figure4`); the linear ones draw their panels with :func:`mode_panel`.
+Nothing here computes dynamics or writes files. Figures are made without pyplot, so no
+screen or GUI backend is needed (save them with :func:`lintheory.io.save_figure`).
 """
 
 from __future__ import annotations
@@ -92,54 +93,10 @@ def label_mode_axes(axes) -> None:
         ax.set_ylabel(r"mode strength $a_i$")
 
 
-def figure2(data: dict, *, ncols: int = 3):
-    """Draw Figure 2: mode strengths ``a_i(t)`` per panel (ODE lines, SGD markers).
+def __getattr__(name):
+    """``figure2`` (the drawing of Figure 2) now lives in :mod:`lintheory.figure2`."""
+    if name == "figure2":
+        from .figure2 import plot_figure2
 
-    Parameters
-    ----------
-    data : dict
-        As returned by :func:`lintheory.experiments.figure2_data` (arrays or lists):
-        ``panels`` (each with ``title``, ``times``, ``ode`` (T, d), optional ``sgd_times``,
-        ``sgd`` (T', d) and ``prediction`` (d,)) and ``task.singular_values``.
-    ncols : int
-        Panels per row.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Log time axis; one colour per mode; dashed horizontal lines are the fixed-point
-        prediction ``a_i = [S Pi]_ii / s_i`` of SPEC §5 where the panel has one.
-    """
-    from matplotlib.lines import Line2D
-
-    panels = data["panels"]
-    s = np.asarray(data["task"]["singular_values"], dtype=float)
-    d = int(data["task"]["d"])
-    nrows = -(-len(panels) // ncols)
-    ncols = min(ncols, len(panels))
-    with style() as Figure:
-        fig = Figure(figsize=(3.6 * ncols, 2.7 * nrows + 0.6))
-        axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
-        for ax in axes.flat[len(panels):]:
-            ax.set_visible(False)
-        for ax, p in zip(axes.flat, panels):
-            mode_panel(ax, p, d)
-        label_mode_axes(axes)
-
-        cfg = data.get("config", {})
-        sgd_label = "SGD"
-        if "batch" in cfg and "lr" in cfg:
-            sgd_label = f"SGD (batch {cfg['batch']}, lr {cfg['lr']:g})"
-        handles = [Line2D([], [], color=mode_color(i), label=f"mode {i + 1} (s = {s[i]:.2f})")
-                   for i in range(d)]
-        handles += [
-            Line2D([], [], color="k", label="ODE"),
-            Line2D([], [], color="k", ls="none", marker="o", mfc="none", label=sgd_label),
-            Line2D([], [], color="k", ls="--", lw=1.0, label=r"fixed point $S\,\Pi$"),
-        ]
-        fig.legend(handles=handles, loc="lower center", ncol=-(-len(handles) // 2),
-                   frameon=False, bbox_to_anchor=(0.5, 0.0))
-        height = fig.get_figheight()
-        fig.subplots_adjust(left=0.07, right=0.99, top=1 - 0.3 / height, bottom=1.2 / height,
-                            hspace=0.32, wspace=0.08)
-    return fig
+        return plot_figure2
+    raise AttributeError(f"module 'lintheory.plots' has no attribute {name!r}")

@@ -190,7 +190,7 @@ def _assert_same_numbers(a, b, where, tol=1e-12):
 
 
 def test_figure2_data_same_seed_same_numbers():
-    from lintheory.experiments import Figure2Config, figure2_data
+    from lintheory.figure2 import Figure2Config, figure2_data
 
     cfg = Figure2Config(n=8, k=12, m=6, d=3, r_low=1, N=200, T=5.0, points=10, lr=0.01,
                         batch=20, sgd_points=5, panels=("c", "f"))

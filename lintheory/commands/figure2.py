@@ -27,7 +27,7 @@ DESCRIPTION = (
 
 def add_arguments(p):
     """Add the options of ``lintheory figure2`` to ``parser``."""
-    from ..experiments import Figure2Config
+    from ..figure2 import Figure2Config
     from ..run_settings import add_arguments as add_settings
 
     c = Figure2Config()
@@ -59,8 +59,8 @@ def add_arguments(p):
 
 
 def config_from_args(args):
-    """Build a :class:`~lintheory.experiments.Figure2Config` from parsed arguments."""
-    from ..experiments import Figure2Config
+    """Build a :class:`~lintheory.figure2.Figure2Config` from parsed arguments."""
+    from ..figure2 import Figure2Config
     from ..run_settings import parse_batch
 
     try:
@@ -81,7 +81,7 @@ def config_from_args(args):
 
 def save_exact(fig, stem, formats=("png", "pdf"), dpi: int = 150):
     """:func:`lintheory.io.save_figure` without a tight bounding box: Figure 2's layout is
-    explicit (:func:`lintheory.plots.figure2` sets every margin), so the extra drawing pass
+    explicit (:func:`lintheory.figure2.plot_figure2` sets every margin), so the extra drawing pass
     per format (about 0.2 s each, a tenth of the warm run) is skipped."""
     from ..io import save_figure
 
@@ -91,9 +91,9 @@ def save_exact(fig, stem, formats=("png", "pdf"), dpi: int = 150):
 def run(args) -> int:
     """``lintheory figure2``: compute Figure 2, write PNG/PDF and JSON; returns 0."""
     from .. import __version__
-    from ..experiments import figure2_data
+    from ..figure2 import figure2_data
+    from ..figure2 import plot_figure2 as figure2
     from ..io import write_json
-    from ..plots import figure2
 
     cfg = config_from_args(args)
     # Compute everything first: a ValueError or DivergenceError here writes nothing.
