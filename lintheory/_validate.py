@@ -48,7 +48,7 @@ def check_float(
 
 
 def check_rates(lam, wd, p_rate) -> tuple[float, float, float]:
-    """Validate the rule hyperparameters shared by every engine (SPEC §3-4).
+    """Validate the rule hyperparameters shared by every engine (theory §3-4).
 
     ``lam`` (decay of Q), ``wd`` (weight decay on W) and ``p_rate`` (``eta_P / eta``),
     each a finite float >= 0.

@@ -1,6 +1,6 @@
 """Animated GIF of learning in the linear network, for slides and classrooms.
 
-For each rule (default BP, low-rank FA, low-rank RAF) the ODE of SPEC §4 is integrated
+For each rule (default BP, low-rank FA, low-rank RAF) the ODE of theory §4 is integrated
 from the same small initial weights; each frame shows ``W2bar W1bar`` (the rotated
 input-output map, which fills in along its diagonal as modes are learned) above the mode
 strengths ``a_i(t)`` up to the current time.

@@ -2,7 +2,7 @@
 
 
 class DivergenceError(RuntimeError):
-    """A run produced non-finite or exploding weights (SPEC §3 SGD or §4 ODE).
+    """A run produced non-finite or exploding weights (theory §3 SGD or §4 ODE).
 
     Attributes
     ----------

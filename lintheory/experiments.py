@@ -3,7 +3,7 @@
 Nothing here draws or writes files: :func:`simulate` returns trajectories. The paper's
 Figure 2 (config, data, drawing) is :mod:`lintheory.figure2`.
 
-Fixed-point prediction (SPEC §5)
+Fixed-point prediction (theory §5)
 --------------------------------
 With feedback ``Bbar = Q Pbar`` and small initial weights, the averaged dynamics stop at
 ``W2bar W1bar = S Pi`` with ``Pi`` the orthogonal projector onto the row space of
@@ -40,7 +40,7 @@ def rowspace_projector(A: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
 
 
 def spurious_fixed_point(S: np.ndarray, Pbar: np.ndarray) -> np.ndarray:
-    """The fixed point ``W2bar W1bar = S Pi`` of SPEC §5, shape (m, n).
+    """The fixed point ``W2bar W1bar = S Pi`` of theory §5, shape (m, n).
 
     Parameters
     ----------

@@ -142,7 +142,7 @@ class Figure2Config:
 
 def figure2_data(config: Figure2Config | None = None, *, progress: bool = False,
                  workers: int = 1, scheduler: str | None = None) -> dict:
-    """Compute every curve of Figure 2 (SPEC §4-5, paper Fig. 2).
+    """Compute every curve of Figure 2 (theory §4-5, paper Fig. 2).
 
     All panels share one task (``seed``) and one draw of the forward weights: the initial
     weights of every panel come from ``default_rng([seed, 1])``, so panels of equal rank
@@ -241,7 +241,7 @@ def plot_figure2(data: dict, *, ncols: int = 3):
     -------
     matplotlib.figure.Figure
         Log time axis; one colour per mode; dashed horizontal lines are the fixed-point
-        prediction ``a_i = [S Pi]_ii / s_i`` of SPEC §5 where the panel has one.
+        prediction ``a_i = [S Pi]_ii / s_i`` of theory §5 where the panel has one.
     """
     from matplotlib.lines import Line2D
 

@@ -1,4 +1,4 @@
-"""Compiled (numba) kernels of the discrete learning rules of SPEC §3.
+"""Compiled (numba) kernels of the discrete learning rules of theory §3.
 
 The kernels only do arithmetic, in place, on float64 arrays; the driver
 (:func:`lintheory.sgd.run_sgd`) allocates, seeds, draws the sample order, shows the

@@ -1,4 +1,4 @@
-"""Metrics of the linear theory (SPEC §4), pure functions of rotated weights.
+"""Metrics of the linear theory (theory §4), pure functions of rotated weights.
 
 All functions accept a single matrix or a stack over time (leading axis).
 """

@@ -11,8 +11,8 @@ sample order, so they agree to rounding (tested to 1e-10).
 Time and batches
 ----------------
 Time is ``t = lr * steps`` for every batch size, and every step applies the *mean*
-per-sample update of SPEC §3 over its batch, so all batch sizes share the ODE limit
-``lr -> 0`` of SPEC §4 (an online run to time T makes ``T / lr`` single-sample steps).
+per-sample update of theory §3 over its batch, so all batch sizes share the ODE limit
+``lr -> 0`` of theory §4 (an online run to time T makes ``T / lr`` single-sample steps).
 
 Sample order (online and mini-batch)
 ------------------------------------

@@ -1,11 +1,11 @@
-"""The linear teacher task of SPEC §2: ``y = A x + eps``.
+"""The linear teacher task of theory §2: ``y = A x + eps``.
 
 ``A = sum_{i<=d} s_i u_i v_i^T`` with ``u_i`` (m) and ``v_i`` (n) drawn Gaussian and then
 orthonormalised (QR), so that the singular values of ``A`` are *exactly* the chosen
 ``s_i``. Default singular values are ``d, d-1, ..., 1`` (the paper's Fig. 2 uses 4,3,2,1):
 well separated and O(1). Inputs are i.i.d. ``N(0, I_n)``; with ``whiten=True`` (the
 default) the sampled inputs are transformed so that the empirical ``Sigma_xx`` is exactly
-``I_n``, which makes the averaged discrete dynamics and the ODEs of SPEC §4 agree exactly.
+``I_n``, which makes the averaged discrete dynamics and the ODEs of theory §4 agree exactly.
 Noise ``eps ~ N(0, sigma^2 I_m)`` (paper: sigma = 1).
 """
 
@@ -20,7 +20,7 @@ from ._validate import check_array, check_float, check_int
 
 @dataclass(frozen=True, eq=False)
 class LinearTask:
-    """A sampled linear teacher task with its empirical covariances and SVD (SPEC §2).
+    """A sampled linear teacher task with its empirical covariances and SVD (theory §2).
 
     Attributes
     ----------
@@ -77,7 +77,7 @@ class LinearTask:
 
     @property
     def Sigma_yy_bar(self) -> np.ndarray:
-        """Rotated output covariance ``U^T Sigma_yy U``, ``(m, m)`` (drives Oja, SPEC §4)."""
+        """Rotated output covariance ``U^T Sigma_yy U``, ``(m, m)`` (drives Oja, theory §4)."""
         return self.U.T @ self.Sigma_yy @ self.U
 
     @property
@@ -106,7 +106,7 @@ def make_task(
     seed: int | None = 0,
     rng: np.random.Generator | None = None,
 ) -> LinearTask:
-    """Sample the linear teacher task of SPEC §2.
+    """Sample the linear teacher task of theory §2.
 
     Parameters
     ----------

@@ -12,7 +12,7 @@ from .weights import TwoLayerNames, Weights
 
 
 class ModeMetrics:
-    """Metrics of SPEC §4 for any result type with ``times``, ``task`` and ``M`` (T, m, n).
+    """Metrics of theory §4 for any result type with ``times``, ``task`` and ``M`` (T, m, n).
 
     ``M`` is the rotated end-to-end map ``W_Lbar ... W_1bar``.
     """

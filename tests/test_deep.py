@@ -178,7 +178,7 @@ def test_rank_thresholds(task, L):
     converge well before T (the slowest learned mode reaches a > 0.999 by t ~ 30 here), so:
     learned means a_i > 0.95, unlearned a_i < 0.05 (measured: < 0.012 at T for the third
     mode of RAF r = 2). FA with fixed random rank-2 feedback settles on a random projection
-    of the task (SPEC §5): it has plateaued (a changes by < 0.02 between t = 40 and 60)
+    of the task (theory §5): it has plateaued (a changes by < 0.02 between t = 40 and 60)
     with at least one mode below 0.9 (measured minima 0.58 at L = 3, 0.16 at L = 4).
     """
     t = np.array([0.0, 40.0, 60.0])

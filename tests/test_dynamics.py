@@ -1,4 +1,4 @@
-"""The averaged ODE (SPEC §4) against independent references.
+"""The averaged ODE (theory §4) against independent references.
 
 Closed form of Saxe et al. (BP, balanced mode-aligned weights), the rotation identity
 (unrotated solution rotated == rotated solution), BP's conserved quantity

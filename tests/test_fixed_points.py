@@ -1,4 +1,4 @@
-"""Fixed points of the averaged dynamics (SPEC §5) against independent numpy computations.
+"""Fixed points of the averaged dynamics (theory §5) against independent numpy computations.
 
 Small initial weights (scale 1e-3) throughout: with larger ones the random features of
 ``W1`` let ``W2`` learn modes outside the feedback channel slowly and FA does not sit at
@@ -127,7 +127,7 @@ def test_every_rule_with_enough_rank_learns_every_mode(task, rule, r):
     FA and KP-Q use r = m (full rank): with r = d and a *fixed* random P, ``Pbar S`` can be
     ill-conditioned on the signal modes once finite-N noise modes tilt Pi, and a mode can
     starve (measured: FA r = 4, seed 1, a_4 = 0.12), which S Pi still predicts. The premise
-    of SPEC §5 ("Pbar S of rank d, well conditioned") holds for r = m. RAF uses r = d: Oja
+    of theory §5 ("Pbar S of rank d, well conditioned") holds for r = m. RAF uses r = d: Oja
     aligns Pbar with the top-d modes, so r = d suffices.
     """
     w0 = make_init(task, K, r, "random", scale=SCALE, rng=np.random.default_rng(3))
@@ -138,7 +138,7 @@ def test_every_rule_with_enough_rank_learns_every_mode(task, rule, r):
 
 def test_kp_q_aligns_with_w2_inside_the_channel_when_w2_decays_like_q(task):
     """With weight decay wd = lam on W2 and P fixed, ``D = Q - W2bar^T Pbar^T`` obeys
-    ``dD/dt = -lam D``: ``D(t) = D(0) exp(-lam t)`` exactly (SPEC §5)."""
+    ``dD/dt = -lam D``: ``D(t) = D(0) exp(-lam t)`` exactly (theory §5)."""
     lam = 0.5
     w0 = make_init(task, K, 2, "random", scale=0.3, rng=np.random.default_rng(4))
     times = np.array([0.0, 1.0, 3.0, 6.0])

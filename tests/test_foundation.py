@@ -150,7 +150,7 @@ def test_flow_jit_equals_python_flow(rule):
 
 
 def test_flow_matches_averaged_per_sample_updates():
-    """SPEC §3 per-sample rules, averaged over a whitened data set, equal flow() (SPEC §4)."""
+    """theory §3 per-sample rules, averaged over a whitened data set, equal flow() (theory §4)."""
     task = make_task(n=6, m=5, d=2, N=80, seed=4)
     w = make_init(task, k=4, r=3, rng=np.random.default_rng(2), scale=0.7)
     lam, wd, p_rate = 0.2, 0.05, 1.5

@@ -303,7 +303,7 @@ def test_raf_rank10_mlp_learns_synthetic_digits():
 
 
 def test_conv_raf_is_1x1_P_then_transposed_conv_Q():
-    """SPEC §6 conv form, written out with loops: P mixes channels at every position
+    """theory §6 conv form, written out with loops: P mixes channels at every position
     (1x1 conv C_out -> r), Q is a k x k transposed convolution r -> C_in."""
     from lintheory.nn.conv import Conv2d
 

@@ -31,7 +31,7 @@ def test_q_init_scale_scales_the_same_draw(rule):
 
 
 def test_zero_q_tracks_the_change_of_w_under_sgd():
-    """KP with P fixed, no decay, same SGD on W and Q, Q(0) = 0: Q = (W - W0)^T P^T (SPEC §5)."""
+    """KP with P fixed, no decay, same SGD on W and Q, Q(0) = 0: Q = (W - W0)^T P^T (theory §5)."""
     layer = _layer("kp", 3, q_init_scale=0.0)
     fb = layer.feedback
     W0 = layer.W.value.copy()

@@ -58,7 +58,7 @@ def test_invalid_ranks_and_widths_raise(sz, bad, extra):
 @settings(max_examples=12, deadline=None)
 @given(sizes(), st.sampled_from(sorted(RULES)), st.floats(0.0, 0.5))
 def test_rotated_and_unrotated_odes_agree(sz, rule, lam):
-    """Rotating the unrotated solution gives the rotated solution (SPEC §4)."""
+    """Rotating the unrotated solution gives the rotated solution (theory §4)."""
     task = make_task(sz["n"], sz["m"], sz["d"], sz["N"], seed=sz["seed"])
     w0 = make_init(task, sz["k"], sz["r"], scale=0.3, rng=np.random.default_rng(sz["seed"]))
     times = np.linspace(0.0, 3.0, 4)

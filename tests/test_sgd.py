@@ -1,6 +1,6 @@
 """Discrete SGD engine (lintheory.sgd): numba kernels vs the NumPy reference, full-batch GD vs
 the ODE (fitted order of convergence), mini-batch = mean of per-sample updates, explicit
-one-step formulas of SPEC §3, reproducibility, divergence and argument errors."""
+one-step formulas of theory §3, reproducibility, divergence and argument errors."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from lintheory import (
 )
 from lintheory.sgd import SampleStream, run_sgd
 
-HYPER = {"lam": 0.1, "wd": 0.05, "p_rate": 0.5}  # every term of SPEC §3 switched on
+HYPER = {"lam": 0.1, "wd": 0.05, "p_rate": 0.5}  # every term of theory §3 switched on
 ENGINE_MODULES = {"numba": kernels, "numpy": reference}
 
 
@@ -53,7 +53,7 @@ def test_chunking_does_not_change_the_run(small_task, small_init, monkeypatch):
 
 
 def _one_step_by_formula(W, x, y, rule, eta, lam, wd, eta_P):
-    """SPEC §3 per-sample update, written out with einsum (independent of both engines)."""
+    """theory §3 per-sample update, written out with einsum (independent of both engines)."""
     W1, W2, Q, P = W
     h = np.einsum("ij,j->i", W1, x)
     e = y - np.einsum("ij,j->i", W2, h)

@@ -1,4 +1,4 @@
-"""The linear teacher task (SPEC §2) against direct numpy computations."""
+"""The linear teacher task (theory §2) against direct numpy computations."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def test_signal_singular_values_approach_the_teacher_for_large_N():
     t = make_task(n=9, m=7, d=3, N=40_000, sigma=1.0, singular_values=[3.0, 1.5, 0.5], seed=2)
     np.testing.assert_allclose(t.s[:3], [3.0, 1.5, 0.5], atol=0.05)
     assert t.s[3:].max() < 5 * np.sqrt(7 / 40_000)
-    # Sigma_yy_bar ~ S S^T + sigma^2 I (SPEC §5), whose top eigenvectors are e_1..e_d
+    # Sigma_yy_bar ~ S S^T + sigma^2 I (theory §5), whose top eigenvectors are e_1..e_d
     approx = t.S @ t.S.T + np.eye(7)
     assert np.abs(t.Sigma_yy_bar - approx).max() < 0.1
 

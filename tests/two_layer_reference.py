@@ -16,7 +16,7 @@ import numpy as np
 
 def _step(W1, W2, Q, P, Xb, Yb, transport, learns_Q, learns_P, eta, lam, wd, eta_P):
     """One step: the mean over the rows of ``Xb`` (B, n), ``Yb`` (B, m) of the per-sample
-    updates of SPEC §3, all computed from the pre-step weights, then applied."""
+    updates of theory §3, all computed from the pre-step weights, then applied."""
     B = Xb.shape[0]
     H = Xb @ W1.T                  # rows h_b = W1 x_b
     E = Yb - H @ W2.T              # rows e_b = y_b - W2 h_b

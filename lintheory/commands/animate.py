@@ -10,7 +10,7 @@ NAME = "animate"
 ORDER = 60
 HELP = "animated GIF of W2bar W1bar and the mode strengths filling in (for slides)"
 DESCRIPTION = (
-    "Integrates the averaged dynamics (SPEC §4) for BP, low-rank FA and low-rank RAF from the "
+    "Integrates the averaged dynamics (theory §4) for BP, low-rank FA and low-rank RAF from the "
     "same small initial weights and writes an animated GIF: the rotated map W2bar W1bar (top; "
     "its diagonal fills in as modes are learned) and the mode strengths a_i(t) (bottom). "
     "FA with r < d stalls at a random projection of the task; RAF learns the top r modes."

@@ -13,10 +13,10 @@ HELP = "regenerate the paper's Figure 2 (mode strengths under BP, FA, KP-Q, RAF)
 DESCRIPTION = (
     "Regenerates Figure 2 of Hanut & Kadmon (arXiv 2502.20580) in OUT_DIR as figure2.png, "
     "figure2.pdf and figure2.json (every curve). Six panels on one linear teacher task "
-    "(SPEC §2): (a) BP, (b) FA with full-rank feedback, (c) FA and (d) KP-Q with fixed random "
-    "P of rank r_low < d, which stall at the spurious fixed point S Pi of SPEC §5 (dashed), "
+    "(theory §2): (a) BP, (b) FA with full-rank feedback, (c) FA and (d) KP-Q with fixed random "
+    "P of rank r_low < d, which stall at the spurious fixed point S Pi of theory §5 (dashed), "
     "(e) RAF with r = d < m, which learns every mode, and (f) RAF with r_low < d, which learns "
-    "exactly the top r_low modes. Lines: the averaged ODE (SPEC §4); markers: discrete "
+    "exactly the top r_low modes. Lines: the averaged ODE (theory §4); markers: discrete "
     "mini-batch SGD from the same initial weights (t = lr * steps). All panels share the "
     "task and the initial forward weights. Nothing is written if a run diverges. "
     "--workers defaults to 1 here: the six panels take about half a second each, less than "

@@ -10,9 +10,9 @@ NAME = "simulate"
 ORDER = 20
 HELP = "one run of the two-layer linear network (ODE and/or SGD) -> JSON + NPZ"
 DESCRIPTION = (
-    "Samples the linear teacher task of SPEC §2, draws initial weights and trains the "
-    "two-layer linear network with one rule (bp, fa, kp, raf): the averaged ODE of SPEC §4, "
-    "discrete SGD of SPEC §3 (t = lr * steps for every batch size, each step applying the "
+    "Samples the linear teacher task of theory §2, draws initial weights and trains the "
+    "two-layer linear network with one rule (bp, fa, kp, raf): the averaged ODE of theory §4, "
+    "discrete SGD of theory §3 (t = lr * steps for every batch size, each step applying the "
     "mean update over its batch), or both from the same initial weights. Writes OUT (JSON: "
     "times, mode strengths a_i(t), leak, alignment, loss, singular values, every parameter) "
     "and, beside it with the same stem, an NPZ with S and the rotated weights W1bar, W2bar, "

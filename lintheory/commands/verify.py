@@ -1,4 +1,4 @@
-"""``lintheory verify``: run the symbolic checks of the derivations (SPEC §3-5, Appendix A)."""
+"""``lintheory verify``: run the symbolic checks of the derivations (theory §3-5, Appendix A)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ HELP = "check the derivations and fixed points symbolically (SymPy)"
 DESCRIPTION = (
     "Run every symbolic check of the linear theory: the averaged learning rules (A1-A12, "
     "A27-A36), the rotation by the SVD of Sigma_yx (A13-A25, A37-A49), the fixed points "
-    "(Eq. 6, SPEC §5), KP-Q alignment, Oja's rule and the Saxe et al. mode equation. "
+    "(Eq. 6, theory §5), KP-Q alignment, Oja's rule and the Saxe et al. mode equation. "
     "Every check calls the same flow function the ODE integrator compiles. Prints a "
     "table (check, equations, result, seconds); exit status 1 if any check fails. "
     "The documents in derivations/ name the check behind each step."

@@ -1,4 +1,4 @@
-"""Symbolic (SymPy) verification of the linear theory's derivations (SPEC §3-5, Appendix A).
+"""Symbolic (SymPy) verification of the linear theory's derivations (theory §3-5, Appendix A).
 
 Importing this package registers every check in :data:`CHECKS`; ``lintheory verify``
 runs them. Each check calls the very function the ODE integrator compiles,

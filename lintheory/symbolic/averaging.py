@@ -1,6 +1,6 @@
-"""Averaging the per-sample learning rules (paper A1-A12, A27-A36; SPEC §3-4).
+"""Averaging the per-sample learning rules (paper A1-A12, A27-A36; theory §3-4).
 
-The per-sample rules below are written independently from SPEC §3's table (with the
+The per-sample rules below are written independently from theory §3's table (with the
 learning rate ``eta`` divided out). Averaging them over the data set must give exactly
 the right-hand side :func:`lintheory.flow.flow` that the ODE integrator compiles (at depth
 2, with each rule's own functions from :mod:`lintheory.rules`), once
@@ -42,12 +42,12 @@ PAPER_RULES = {
 
 
 def sample_update(W1, W2, Q, P, x, y, rule, *, lam=0, wd=0, p_rate=1, count=1, eye_m=None):
-    """One sample's update divided by ``eta`` (SPEC §3 table; paper A1, A27, Eq. 8).
+    """One sample's update divided by ``eta`` (theory §3 table; paper A1, A27, Eq. 8).
 
     ``h = W1 x``, ``e = y - W2 h``; ``Delta W2 = e h^T - wd W2``; ``Delta W1 = W2^T e x^T``
     (BP) or ``Q P e x^T``, minus ``wd W1``; ``Delta Q = h (P e)^T - lam Q``;
     ``Delta P = p_rate P y y^T (I - P^T P)``. ``wd`` is the optional weight decay on the
-    forward weights (SPEC §3), ``lam`` the decay of ``Q``.
+    forward weights (theory §3), ``lam`` the decay of ``Q``.
 
     With ``x`` (n x N) and ``y`` (m x N) holding N samples as columns, the products
     ``a b^T`` become sums over samples, so the result is the *sum* of the N updates;

@@ -1,6 +1,6 @@
 """The registry of symbolic checks run by ``lintheory verify``.
 
-A check is a small record: a dotted ``name`` (``avg.fa.explicit``), the paper/SPEC
+A check is a small record: a dotted ``name`` (``avg.fa.explicit``), the paper/theory page
 equation numbers it establishes, a one-line title, and a function returning an
 :class:`~lintheory.symbolic.common.Outcome`. Check functions take their ingredients as
 keyword arguments with defaults (``flow``, ``rotate``, ``claim``, ``closed_form``...), so
@@ -23,7 +23,7 @@ from .common import Outcome, residual_text
 
 CHECKS: dict[str, Check] = {}
 
-# Listing order of the check groups: the order of the steps in Appendix A and SPEC §5.
+# Listing order of the check groups: the order of the steps in Appendix A and theory §5.
 GROUP_ORDER = ("avg", "rot", "fp", "kp", "oja", "saxe", "deep")
 
 

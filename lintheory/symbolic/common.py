@@ -80,7 +80,7 @@ def cayley(size: int, seed: int) -> sp.Matrix:
 
 
 def rect_diag(values, rows: int, cols: int) -> sp.Matrix:
-    """``rows x cols`` matrix with ``values`` on the leading diagonal (the ``S`` of SPEC §2)."""
+    """``rows x cols`` matrix with ``values`` on the leading diagonal (the ``S`` of theory §2)."""
     S = sp.zeros(rows, cols)
     for i, v in enumerate(values):
         S[i, i] = v

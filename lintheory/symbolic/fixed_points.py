@@ -1,4 +1,4 @@
-"""Fixed points of the rotated dynamics (paper Eq. 6, Sec. 3.1-3.2; SPEC §5).
+"""Fixed points of the rotated dynamics (paper Eq. 6, Sec. 3.1-3.2; theory §5).
 
 All checks solve the stationarity equations *of* :func:`lintheory.flow.flow` (they are
 linear in ``W2bar`` once ``W1bar`` is given), with ``W1bar = G Q Pbar S`` (the row space a
@@ -30,7 +30,7 @@ m, n, k = 3, 4, 3  # sizes of the explicit fixed-point checks
 
 
 def s_pi(S, Pbar):
-    """SPEC §5 claim: ``S Pi``, ``Pi = M^T (M M^T)^{-1} M`` with ``M = Pbar S`` full row rank."""
+    """theory §5 claim: ``S Pi``, ``Pi = M^T (M M^T)^{-1} M`` with ``M = Pbar S`` full row rank."""
     M = Pbar * S
     return S * M.T * (M * M.T).inv() * M
 
@@ -103,10 +103,10 @@ def check_eq6(flow=None):
 # ---------------------------------------------------------------- S Pi, general proof
 
 
-@register("fp.spi.matrix", "Eq. 6, SPEC §5",
+@register("fp.spi.matrix", "Eq. 6, theory §5",
           "W2bar W1bar = S Pi is a fixed point of flow (matrix symbols, any Pbar)")
 def check_spi_matrix(flow=None):
-    """Eq. 6, SPEC §5: ``W2bar W1bar = S Pi`` is a fixed point of ``flow``.
+    """Eq. 6, theory §5: ``W2bar W1bar = S Pi`` is a fixed point of ``flow``.
 
     Matrix symbols, any Pbar.
     """
@@ -130,10 +130,10 @@ def check_spi_matrix(flow=None):
     return zero_outcome(**res)
 
 
-@register("fp.spi.explicit", "Eq. 6, SPEC §5",
+@register("fp.spi.explicit", "Eq. 6, theory §5",
           "solving flow = 0 gives W2bar W1bar = S Pi (symbolic Pbar and s; r = 1, 2; d = 2)")
 def check_spi_explicit(flow=None, claim=None):
-    """Eq. 6, SPEC §5: solving ``flow = 0`` gives ``W2bar W1bar = S Pi`` (symbolic Pbar, s;
+    """Eq. 6, theory §5: solving ``flow = 0`` gives ``W2bar W1bar = S Pi`` (symbolic Pbar, s;
     r = 1, 2; d = 2); ``claim`` replaces the :func:`s_pi` formula."""
     flow, claim = flow or default_flow(), claim or s_pi
     s1, s2 = sp.symbols("s1 s2", positive=True)
@@ -148,10 +148,10 @@ def check_spi_explicit(flow=None, claim=None):
 # ------------------------------------------------------ uniqueness and the r < d family
 
 
-@register("fp.unique", "SPEC §5 (i), Sec. 3.1",
+@register("fp.unique", "theory §5 (i), Sec. 3.1",
           "r >= d: the fixed point is W2bar W1bar = S for every Pbar (r = d symbolic, r > d)")
 def check_unique(flow=None):
-    """SPEC §5 (i): for r >= d the fixed point is ``W2bar W1bar = S`` for every Pbar."""
+    """theory §5 (i): for r >= d the fixed point is ``W2bar W1bar = S`` for every Pbar."""
     flow = flow or default_flow()
     s1, s2 = sp.symbols("s1 s2", positive=True)
     S = _S([s1, s2])
@@ -181,10 +181,10 @@ def _family_rank(flow, rule, S, r, seed):
     return sp.Matrix.hstack(*cols).rank(), M0
 
 
-@register("fp.family", "SPEC §5 (ii), Sec. 3.1",
+@register("fp.family", "theory §5 (ii), Sec. 3.1",
           "r < d, Pbar fixed: fixed points S Pi(Pbar) form a family of dimension r (d - r) != 0")
 def check_family(flow=None):
-    """SPEC §5 (ii): r < d with Pbar fixed gives a family of fixed points ``S Pi(Pbar)`` of
+    """theory §5 (ii): r < d with Pbar fixed gives a family of fixed points ``S Pi(Pbar)`` of
     dimension r (d - r)."""
     flow = flow or default_flow()
     cases = [
@@ -229,16 +229,16 @@ def classify_eigenvalues(J):
     return tuple(counts)
 
 
-@register("fp.raf.topr", "Eq. 8-10, SPEC §5 (iii), Fig. 2e",
+@register("fp.raf.topr", "Eq. 8-10, theory §5 (iii), Fig. 2e",
           "RAF: Oja's stable Pbar spans the top-r modes, and then W2bar W1bar = top-r part of S")
 def check_raf_topr(flow=None):
-    """Eq. 8-10, SPEC §5 (iii): RAF's Oja-stable Pbar spans the top-r modes, and then
+    """Eq. 8-10, theory §5 (iii): RAF's Oja-stable Pbar spans the top-r modes, and then
     ``W2bar W1bar`` is the top-r part of S."""
     flow = flow or default_flow()
     a, b, c, sig = sp.symbols("a b c sigma", positive=True)
     s = [a + b + c, b + c, c]  # s1 > s2 > s3 > 0
     S = _S(s)
-    Syy = S * S.T + sig**2 * sp.eye(m)  # Sigma_yy_bar for large N (SPEC §5)
+    Syy = S * S.T + sig**2 * sp.eye(m)  # Sigma_yy_bar for large N (theory §5)
     r = 2
     R = cayley(r, 6)
     Pstar = R * sp.eye(m)[:r, :]  # rows: orthonormal basis of span(e1, e2)
@@ -258,10 +258,10 @@ def check_raf_topr(flow=None):
 # ------------------------------------------------------------- KP-Q alignment
 
 
-@register("kp.align.matrix", "Eq. 7, 10, SPEC §5 (KP-Q)",
+@register("kp.align.matrix", "Eq. 7, 10, theory §5 (KP-Q)",
           "wd = lam, Pbar fixed: d(Q - W2bar^T Pbar^T)/dt = -lam (Q - W2bar^T Pbar^T)")
 def check_kp_align_matrix(flow=None):
-    """Eq. 7, 10, SPEC §5 (KP-Q): with wd = lam and Pbar fixed,
+    """Eq. 7, 10, theory §5 (KP-Q): with wd = lam and Pbar fixed,
     ``d(Q - W2bar^T Pbar^T)/dt = -lam (Q - W2bar^T Pbar^T)`` (matrix symbols)."""
     flow = flow or default_flow()
     r = 2
@@ -275,10 +275,10 @@ def check_kp_align_matrix(flow=None):
     return zero_outcome(dD_plus_lam_D=dD + lam * D, dPbar=dP)
 
 
-@register("kp.align.explicit", "Eq. 7, 10, SPEC §5 (KP-Q)",
+@register("kp.align.explicit", "Eq. 7, 10, theory §5 (KP-Q)",
           "same, explicit symbolic matrices (m=3, n=4, k=3, r=2)")
 def check_kp_align_explicit(flow=None):
-    """Eq. 7, 10, SPEC §5 (KP-Q): the same alignment identity with explicit symbolic
+    """Eq. 7, 10, theory §5 (KP-Q): the same alignment identity with explicit symbolic
     matrices (m=3, n=4, k=3, r=2)."""
     flow = flow or default_flow()
     r = 2

@@ -1,4 +1,4 @@
-"""Oja's subspace rule (paper Eq. 8) and the Saxe et al. (2013) mode equation (SPEC §4).
+"""Oja's subspace rule (paper Eq. 8) and the Saxe et al. (2013) mode equation (theory §4).
 
 Oja: with ``Sigma_yy_bar = diag(l1, l2, l3)``, ``l1 > l2 > l3 > 0`` (written as
 ``l3 = c, l2 = c + b, l1 = c + b + a`` with ``a, b, c > 0`` so SymPy can decide signs),
@@ -6,7 +6,7 @@ every ``Pbar = O E^T`` whose rows span r eigenvectors is stationary; the lineari
 flow's ``dPbar`` there has only eigenvalues ``<= 0`` (zero exactly ``r(r-1)/2`` times: the
 rotations within the subspace) for the top-r eigenvectors, and a positive eigenvalue for
 any other choice. Saxe: BP on balanced, mode-aligned weights gives
-``da/dt = 2 a (s - a)`` per mode, whose solution (``sympy.dsolve``) is SPEC §4's curve.
+``da/dt = 2 a (s - a)`` per mode, whose solution (``sympy.dsolve``) is theory §4's curve.
 Derivations: ``derivations/05_oja.md``, ``derivations/06_saxe.md``.
 """
 
@@ -41,10 +41,10 @@ def _rows(subset, r):
     return E
 
 
-@register("oja.stationary", "Eq. 8, SPEC §3",
+@register("oja.stationary", "Eq. 8, theory §3",
           "Pbar = O E^T (rows span any r eigenvectors) is stationary; other Pbar are not")
 def check_oja_stationary(flow=None):
-    """Eq. 8, SPEC §3: ``Pbar = O E^T`` (rows spanning any r eigenvectors of Sigma_yy_bar)
+    """Eq. 8, theory §3: ``Pbar = O E^T`` (rows spanning any r eigenvectors of Sigma_yy_bar)
     is stationary under Oja's rule; other Pbar are not."""
     flow = flow or default_flow()
     Syy = _spectrum()
@@ -61,10 +61,10 @@ def check_oja_stationary(flow=None):
     return first_failure(ok, Outcome(True, "0", "all eigenvector subsets stationary; mix is not"))
 
 
-@register("oja.stability", "Eq. 8, SPEC §3, §5 (iii)",
+@register("oja.stability", "Eq. 8, theory §3, §5 (iii)",
           "linearised Oja: top-r eigenvectors stable (zeros = rotations), all others unstable")
 def check_oja_stability(flow=None):
-    """Eq. 8, SPEC §3, §5 (iii): linearised Oja - top-r eigenvectors stable (zero
+    """Eq. 8, theory §3, §5 (iii): linearised Oja - top-r eigenvectors stable (zero
     eigenvalues = rotations), all other eigenvector subsets unstable."""
     flow = flow or default_flow()
     Syy = _spectrum()
@@ -87,15 +87,15 @@ def check_oja_stability(flow=None):
 
 
 def saxe_closed_form(s, a0, t):
-    """SPEC §4: ``a(t) = s e^{2st} / (e^{2st} - 1 + s/a0)`` (``tau = 1``)."""
+    """theory §4: ``a(t) = s e^{2st} / (e^{2st} - 1 + s/a0)`` (``tau = 1``)."""
     E = sp.exp(2 * s * t)
     return s * E / (E - 1 + s / a0)
 
 
-@register("saxe.dsolve", "SPEC §4 (Saxe et al. 2013)",
+@register("saxe.dsolve", "theory §4 (Saxe et al. 2013)",
           "sympy.dsolve of da/dt = 2 a (s - a), a(0) = a0 equals the closed form")
 def check_saxe_dsolve(closed_form=None):
-    """SPEC §4: ``sympy.dsolve`` of ``da/dt = 2 a (s - a)``, ``a(0) = a0``, equals
+    """theory §4: ``sympy.dsolve`` of ``da/dt = 2 a (s - a)``, ``a(0) = a0``, equals
     ``closed_form`` (default :func:`saxe_closed_form`)."""
     closed_form = closed_form or saxe_closed_form
     t = sp.Symbol("t", nonnegative=True)
@@ -113,10 +113,10 @@ def check_saxe_dsolve(closed_form=None):
                         initial_value=normal(f.subs(t, 0) - a0))
 
 
-@register("saxe.flow", "Eq. 5, SPEC §4",
+@register("saxe.flow", "Eq. 5, theory §4",
           "BP flow on balanced mode-aligned weights: d a_i/dt = 2 a_i (s_i - a_i); balance kept")
 def check_saxe_flow(flow=None):
-    """Eq. 5, SPEC §4: BP flow on balanced mode-aligned weights gives
+    """Eq. 5, theory §4: BP flow on balanced mode-aligned weights gives
     ``da_i/dt = 2 a_i (s_i - a_i)`` and keeps the balance."""
     flow = flow or default_flow()
     w1, w2, s1, s2 = sp.symbols("w1 w2 s1 s2", positive=True)

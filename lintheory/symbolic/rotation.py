@@ -1,4 +1,4 @@
-"""Rotation by the SVD of ``Sigma_yx`` (paper A13-A25, A37-A49; SPEC §4 Eqs. 5, 9, 10).
+"""Rotation by the SVD of ``Sigma_yx`` (paper A13-A25, A37-A49; theory §4 Eqs. 5, 9, 10).
 
 With ``Sigma_yx = U S V^T`` and the rotation ``W1bar = W1 V``, ``W2bar = U^T W2``,
 ``Pbar = P U``, ``Sigma_yy_bar = U^T Sigma_yy U`` and ``Q`` *not* rotated, the flow is
@@ -42,7 +42,7 @@ RULE_EQS = {"bp": "A13-A25, Eq. 5", "fa": "A13-A25, Eq. 5", "kp": "A37-A49, Eq. 
 
 
 def rotate_state(W1, W2, Q, P, U, V):
-    """SPEC §4 / A14, A37: ``(W1 V, U^T W2, Q, P U)``; ``Q`` is not rotated."""
+    """theory §4 / A14, A37: ``(W1 V, U^T W2, Q, P U)``; ``Q`` is not rotated."""
     return W1 @ V, U.T @ W2, Q, P @ U
 
 
