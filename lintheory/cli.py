@@ -20,6 +20,7 @@ exit 143 and 129. A run function calling ``sys.exit`` inside a sweep fails that 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import pkgutil
@@ -148,6 +149,10 @@ def main(argv=None) -> int:
         return 130
     except SystemExit:
         raise
+    except BrokenPipeError:  # the reader of stdout went away (| head): quiet, like cat
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except BaseException as exc:  # noqa: BLE001 - every failure is one line
         if debug:
             traceback.print_exc()
