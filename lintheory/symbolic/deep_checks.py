@@ -62,14 +62,15 @@ def sync_rule_checks() -> None:
         if f"deep.avg.{name}" in CHECKS:
             continue
         eqs = rule.equations or "Eq. 11"
-        register(f"deep.avg.{name}", f"{eqs}; Eq. 11",
+        deep_eqs = eqs if "Eq. 11" in eqs else f"{eqs}; Eq. 11"
+        register(f"deep.avg.{name}", deep_eqs,
                  f"{rule.label} at depth 3: averaged per-sample rules = flow; layer-error "
                  "covariances = closed form")(_avg_check(name))
         register(f"deep.avg2.{name}", eqs,
                  f"{rule.label} at depth 2: averaged per-sample rules = flow")(
             _avg_check(name, widths=(3,)))
         if rule.direct and rule.learns_P:
-            register(f"deep.avg.{name}_targets", f"{eqs}; Eq. 11",
+            register(f"deep.avg.{name}_targets", deep_eqs,
                      f"{rule.label} (oja_drive=targets) at depth 3: averaged per-sample "
                      "rules = flow")(_avg_check(name, "targets"))
 
