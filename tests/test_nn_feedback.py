@@ -229,7 +229,8 @@ def test_feedback_report_fields():
 
 
 def test_registry_and_bad_inputs():
-    assert set(FEEDBACK_RULES) == {"bp", "fa", "kp", "raf", "draf", "dfa", "normative"}
+    assert set(FEEDBACK_RULES) == {"bp", "fa", "kp", "raf", "draf", "dfa", "normative", "oja",
+                                   "sign", "mirror", "factorised"}
     rng = np.random.default_rng(0)
     mk = lambda **kw: build_model(**{"kind": "mlp", "input_shape": (6,), "n_classes": 3,
                                       "hidden": 5, "depth": 2, "rng": rng, **kw})

@@ -71,14 +71,16 @@ def _recipe_text(option: str) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``lintheory train`` to ``parser``."""
+    from ..nn.feedback import FEEDBACK_RULES
     from ..nn.train import DTYPES, MODELS, OPTIMIZERS, TrainConfig
 
     d = TrainConfig()
     g = parser.add_argument_group("model and rule")
     g.add_argument("--model", choices=MODELS, default=d.model, help="network kind")
     g.add_argument("--rule", default=d.rule,
-                   help="feedback rule: bp, fa, kp, raf (and the engine's others, e.g. draf, "
-                        "dfa, normative)")
+                   help=f"feedback rule, one of {', '.join(FEEDBACK_RULES)} (sign and "
+                        "mirror take no --rank: sign has no factors, mirror is Kolen-Pollack "
+                        "at full rank)")
     g.add_argument("--rank", type=_rank, default=None,
                    help="feedback rank: one integer for every layer or a comma list, one per "
                         "feedback layer; not with --rule bp, which has no feedback factors "

@@ -34,11 +34,11 @@ def feedback_alignment(name, fb, Wm, errors=None) -> dict:
     if fb.transport:
         rep.update(angle_deg=0.0, norm_ratio=1.0)
         return rep
-    B = fb.matrix().astype(np.float64)
+    B = fb.matrix(Wm).astype(np.float64)                # sign: sign(W)^T, no Q, P
     if not fb.direct:
         rep["angle_deg"] = _angle(B, Wt)
         rep["norm_ratio"] = float(np.linalg.norm(B) / (np.linalg.norm(Wt) + 1e-30))
-        if fb.P is None:                                 # P = I: Q itself should be W^T
+        if fb.P is None and fb.Q is not None:            # P = I: Q itself should be W^T
             rep["q_dist"] = float(np.linalg.norm(B - Wt) / (np.linalg.norm(Wt) + 1e-30))
     # an Oja-learned P as wide as its source is stored as P = I (feedback.py)
     P = None if fb.P is None else fb.P.value.astype(np.float64)

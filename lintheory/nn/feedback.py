@@ -18,6 +18,10 @@ draf       ``e_s (Q P)^T`` (direct)         KP on Q with the source error, Oja o
 dfa        ``e_s (Q P)^T``, fixed random    -
 =========  ==============================  =====================================
 
+and, in :mod:`lintheory.nn.rules_extra` (issue 12): ``oja`` (Oja on P, Q fixed), ``sign``
+(``sign(W)^T e``), ``mirror`` (``kp`` at full rank, Kolen-Pollack) and ``factorised``
+(``Delta Q = (dW)^T P^T``, ``Delta P = Q^T (dW)^T``).
+
 ``C`` is the error covariance, centred over the batch and divided by the largest
 per-unit standard deviation plus ``cov_eps``; at the output layer it is the covariance of
 the one-hot targets instead. With ``rank=None`` the channel is unconstrained
@@ -72,7 +76,7 @@ class Feedback:
 
     name = "base"
     q_rule: str | None = None        # None (fixed), "kp", "normative"
-    p_rule: str | None = None        # None (fixed), "oja", "normative"
+    p_rule: str | None = None        # None (fixed), "oja", "normative", "factorised"
     direct = False
     transport = False                # True for bp: the error uses W itself
     HYPER = {
@@ -202,11 +206,16 @@ class Feedback:
                 Q.grad[...] = R @ P.value.T + h["q_decay"] * Q.value
             if self.p_rule == "normative":
                 P.grad[...] = Q.value.T @ R + h["p_decay"] * P.value
-        if h["clip"] is not None:
+        self._clip()
+
+    def _clip(self) -> None:
+        """Scale each learned factor's grad to norm at most ``clip`` (when set)."""
+        c = self.hyper["clip"]
+        if c is not None:
             for p in self.params():
                 n = np.linalg.norm(p.grad)
-                if n > h["clip"]:
-                    p.grad *= h["clip"] / n
+                if n > c:
+                    p.grad *= c / n
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(rank={self.rank})"
@@ -264,8 +273,10 @@ class DFA(Feedback):
     direct = True
 
 
+from .rules_extra import EXTRA_RULES  # noqa: E402 (they subclass Feedback)
+
 FEEDBACK_RULES: dict[str, type[Feedback]] = {
-    cls.name: cls for cls in (BP, FA, KP, RAF, DRAF, DFA, Normative)
+    cls.name: cls for cls in (BP, FA, KP, RAF, DRAF, DFA, Normative) + EXTRA_RULES
 }
 
 
