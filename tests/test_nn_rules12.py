@@ -226,3 +226,31 @@ def test_every_new_rule_trains_a_small_mlp_on_digits(rule, digits):
     assert all(np.isfinite(h["train_loss"]))
     assert h["train_loss"][-1] < h["train_loss"][0]
     assert h["test_acc"][-1] > 0.6                         # chance is 0.1
+
+
+def test_new_rules_mix_per_layer_with_the_others():
+    model = build_model("mlp", (6,), 3, rule=["sign", "oja", "factorised", "mirror", "raf"],
+                        rank=[None, 2, 3, None, 2], hidden=7, depth=5,
+                        rng=np.random.default_rng(0), dtype=F64)
+    names = [type(la.feedback).__name__ for la in model.feedback_layers]
+    assert names == ["Sign", "OjaOnly", "Factorised", "Mirror", "RAF"]
+    assert [la.feedback.rank for la in model.feedback_layers] == [None, 2, 3, 7, 2]
+    _backward(model, *_batch("mlp"))
+    fb = [p.name for p in model.feedback_params()]
+    assert fb == ["fc3.fb.P", "fc4.fb.Q", "fc4.fb.P", "fc5.fb.Q", "fc6.fb.Q", "fc6.fb.P"]
+    assert all(np.isfinite(p.grad).all() for p in model.params())
+
+
+@pytest.mark.parametrize("rule, rank", [("sign", None), ("oja", 2), ("factorised", 2),
+                                        ("mirror", None)])
+def test_new_rules_save_and_load(rule, rank, tmp_path):
+    from lintheory.nn.checkpoint import load_model, save_model
+
+    model = build_model("mlp", (6,), 3, rule=rule, rank=rank, hidden=5, depth=2,
+                        rng=np.random.default_rng(0), dtype=F64)
+    _backward(model, *_batch("mlp"))
+    state = model.state_dict()
+    again = load_model(save_model(tmp_path / "m.npz", model)).state_dict()
+    assert sorted(again) == sorted(state)
+    for k, v in state.items():
+        np.testing.assert_array_equal(again[k], v, err_msg=k)
