@@ -48,8 +48,10 @@ Write its three functions (or reuse those below) and register it::
     def sign_feedback(W, Q, P, e):              # sign-symmetry: B = sign(W)^T
         return sign(W).T @ e                    # lintheory.ops.sign runs on all three
 
-    register(Rule("sign", "sign-symmetry feedback", sign_feedback, fixed_q, fixed_p,
+    register(Rule("my_sign", "sign-symmetry feedback", sign_feedback, fixed_q, fixed_p,
                   uses_feedback=False, rotatable=False))
+
+(The registry already holds this one as ``sign``.)
 
 It is then picked up by ``integrate``, ``run_sgd`` (both engines), ``simulate`` and the
 averaging checks of ``lintheory verify`` (which iterate over :data:`RULES`), with no edit
@@ -66,6 +68,7 @@ import numba
 from numba import types
 
 from ._validate import check_choice
+from .ops import sign
 
 # --------------------------------------------------------------------------- signatures
 A2 = types.float64[:, ::1]
@@ -124,6 +127,21 @@ def fixed_p(W, Q, P, C):
     return 0.0 * P
 
 
+def sign_feedback(W, Q, P, e):
+    """Sign-symmetry (Liao, Leibo & Poggio 2016): ``sign(W)^T e``."""
+    return sign(W).T @ e
+
+
+def normative_q_update(W, Q, P, h, e, lam):
+    """Normative: ``Q`` descends ``|Q P - W^T|_F^2 / 2``: ``dQ = (W^T - Q P) P^T - lam Q``."""
+    return (W.T - Q @ P) @ P.T - lam * Q
+
+
+def normative_p_update(W, Q, P, C):
+    """Normative: ``P`` descends ``|Q P - W^T|_F^2 / 2``: ``dP = Q^T (W^T - Q P)``."""
+    return Q.T @ (W.T - Q @ P)
+
+
 @dataclass(frozen=True, eq=False)
 class Rule:
     """One learning rule of linear networks of any depth (see the module docstring).
@@ -149,6 +167,11 @@ class Rule:
         exactly this rule at depth 2; None when they cannot.
     equations : str
         The paper's equations the rule's ODE is (for ``lintheory verify``'s table).
+    smooth : bool
+        Whether the right-hand side is differentiable in the weights. ``sign(W)`` is not:
+        where an entry of ``W`` crosses zero the flow jumps, discrete steps cross a step
+        early or late, and SGD's gap to the ODE is not a clean power of the learning rate
+        (it still shrinks with it).
     """
 
     name: str
@@ -161,6 +184,7 @@ class Rule:
     rotatable: bool = True
     fused: tuple | None = None
     equations: str = ""
+    smooth: bool = True
     _jit: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -222,7 +246,8 @@ def _compile(fn, sig):
     return _COMPILED[key]
 
 
-LABELS = {"bp": "BP", "fa": "FA", "kp": "KP-Q", "raf": "RAF", "draf": "dRAF", "dfa": "DFA"}
+LABELS = {"bp": "BP", "fa": "FA", "kp": "KP-Q", "raf": "RAF", "draf": "dRAF", "dfa": "DFA",
+          "oja": "Oja-only", "normative": "normative", "sign": "sign-symmetry"}
 
 RULES: dict[str, Rule] = {}
 """The registry: name -> :class:`Rule`. Every engine, test and check iterates over it."""
@@ -260,6 +285,15 @@ for _r in (
          direct=True, equations="Eq. 11"),
     Rule("dfa", "direct feedback alignment: hidden layer l gets Q_l P_l e_L, Q_l, P_l fixed",
          factor_feedback, direct=True, equations="Eq. 11"),
+    Rule("oja", "Oja-only: B = Q P with P by Oja's rule and Q fixed at its random start",
+         factor_feedback, fixed_q, oja_p_update, fused=(False, False, True),
+         equations="Eq. 8"),
+    Rule("normative", "normative (weight transport, a baseline): Q and P descend "
+         "|Q P - W^T|_F^2", factor_feedback, normative_q_update, normative_p_update,
+         equations="later version, normative rule"),
+    Rule("sign", "sign-symmetry feedback: B = sign(W)^T (Liao, Leibo & Poggio 2016)",
+         sign_feedback, uses_feedback=False, rotatable=False, smooth=False,
+         equations="sign-symmetry"),
 ):
     register(_r)
 BUILTIN = tuple(RULES)

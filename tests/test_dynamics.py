@@ -12,6 +12,7 @@ import pytest
 
 from lintheory import DivergenceError, integrate, make_init, make_task
 from lintheory.experiments import simulate
+from lintheory.rules import get_rule
 
 
 def saxe(t, s, a0):
@@ -48,10 +49,26 @@ def test_bp_balanced_init_follows_the_saxe_closed_form_for_every_mode(task):
     assert np.abs(off).max() < 1e-9
 
 
+def _check_not_rotatable(task, rule, w0):
+    """A rule declared not rotatable is refused the rotated frame, and the declaration is
+    true: its flow at rotated weights differs from its rotated flow."""
+    from lintheory.flow import rule_flow
+
+    with pytest.raises(ValueError, match="frame must be 'unrotated'"):
+        integrate(task, rule, w0, [0.0, 1.0], frame="rotated")
+    wr = w0.rotate(task)
+    a = rule_flow(wr.Ws, wr.Qs, wr.Ps, task.S, task.Sigma_yy_bar, rule)
+    b = rule_flow(w0.Ws, w0.Qs, w0.Ps, task.Sigma_yx, task.Sigma_yy, rule)
+    assert np.max(np.abs(a[0][0] - b[0][0] @ task.V)) > 1e-3
+
+
 def test_unrotated_solution_rotated_equals_rotated_solution(task, rule_name):
     """Integrating A8/A34-A36 in data coordinates and rotating gives Eqs. 5, 9, 10."""
     w0 = make_init(task, 8, 2, "random", scale=0.3, rng=np.random.default_rng(1))
     times = np.linspace(0.0, 6.0, 13)
+    if not get_rule(rule_name).rotatable:
+        _check_not_rotatable(task, get_rule(rule_name), w0)
+        return
     rot = integrate(task, rule_name, w0, times, frame="rotated", rtol=1e-10, atol=1e-12)
     unr = integrate(task, rule_name, w0, times, frame="unrotated", rtol=1e-10, atol=1e-12)
     assert unr.info["frame"] == "unrotated"

@@ -97,7 +97,7 @@ def test_run_sgd_rejects_invalid_combinations(c, extra):
 
     bad(r"batch \(mini-batch size\) must be in \[1, " + str(c["N"]), batch=c["N"] + extra)
     bad(r"batch \(mini-batch size\) must be in", batch=1 - extra)
-    bad("batch must be one of", batch="half")
+    bad("batch .--batch. must be full, online or an integer", batch="half")
     bad(r"lr \(learning rate\) must be in \(0.0, inf\)", lr=-c["lr"] * extra)
     bad(r"lr \(learning rate\) must be in", lr=0.0)
     bad("lr .* must be finite", lr=float("nan"))
