@@ -35,8 +35,11 @@ def parse_floats(name: str, text: str | None):
 
 def add_arguments(p):
     """Add the options of ``lintheory simulate`` to ``parser``."""
-    p.add_argument("--rule", default="raf", choices=("bp", "fa", "kp", "raf", "draf", "dfa"),
-                   help="learning rule (draf, dfa: direct feedback, deep networks)")
+    from ..rules import RULES
+
+    p.add_argument("--rule", default="raf", choices=tuple(RULES),
+                   help="learning rule from the registry (lintheory.rules.RULES; draf, dfa: "
+                   "direct feedback)")
     p.add_argument("--depth", type=int, default=2,
                    help="number of weight matrices L (>= 2); one engine for every depth. For "
                    "RAF/dRAF at L >= 3 give Q a decay and a larger init (--lam 0.1 "
