@@ -22,6 +22,7 @@ from .errors import DivergenceError
 from .experiments import simulate
 from .figure2 import figure2_data
 from .init import balanced_init, make_init, random_init
+from .loaders import load_run
 from .rules import RULES, Rule, get_rule, register
 from .sgd import run_sgd
 from .task import LinearTask, make_task
@@ -29,7 +30,7 @@ from .trajectory import Trajectory
 from .weights import Weights
 
 __all__ = [
-    "__version__", "integrate", "simulate", "figure2_data", "DivergenceError",
+    "__version__", "integrate", "simulate", "load_run", "figure2_data", "DivergenceError",
     "balanced_init", "make_init", "random_init", "RULES", "Rule", "get_rule", "register",
     "run_sgd",
     "LinearTask", "make_task", "Trajectory", "Weights",

@@ -19,3 +19,8 @@ class DivergenceError(RuntimeError):
         self.step = step
         self.time = time
         self.suggestion = suggestion
+
+
+class DataFileError(ValueError):
+    """A data or result file that is missing, incomplete, truncated, corrupt or
+    inconsistent; the message (one line) names the path and what was expected."""

@@ -43,6 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DataFileError
+
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
            "dog", "frog", "horse", "ship", "truck")
 N_CLASSES = 10
@@ -58,10 +60,6 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 EXPECTED = (f"{PY_DIR}/, {BIN_DIR}/, train/ + test/ image folders, or a .zip of them")
 
 _CACHE: dict[tuple, tuple] = {}
-
-
-class DataFileError(ValueError):
-    """A CIFAR-10 path that is missing, incomplete, truncated, corrupt or mislabelled."""
 
 
 def _fail(path, why: str) -> DataFileError:
