@@ -24,7 +24,6 @@ that were there before are left untouched.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import stat
@@ -32,6 +31,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from .json_format import _json_text, _to_builtin, read_json  # noqa: F401 (re-exported)
 
 _NAME_ROOM = 20  # characters a temporary name adds to the target's: ".", ".", 8 random, ...
 
@@ -326,26 +327,6 @@ def atomic_outputs():
     staged._commit()
 
 
-def _to_builtin(obj):
-    if isinstance(obj, dict):
-        return {str(k): _to_builtin(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_to_builtin(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _to_builtin(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, float) and not np.isfinite(obj):
-        raise ValueError("refusing to write a non-finite number to JSON")
-    return obj
-
-
-def _json_text(data) -> str:
-    return json.dumps(_to_builtin(data), indent=1, sort_keys=False) + "\n"
-
-
 def write_json(path, data: dict) -> Path:
     """Write ``data`` (numpy arrays allowed) as indented JSON, atomically.
 
@@ -355,27 +336,6 @@ def write_json(path, data: dict) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
     return Path(path)
-
-
-def read_json(path) -> dict:
-    """Read a JSON file written by :func:`write_json`.
-
-    ``ValueError`` naming the path when it is a folder, empty, or not JSON (truncated);
-    ``FileNotFoundError`` when it does not exist.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"{path} is a directory, expected a JSON file")
-    text = path.read_text()
-    if not text.strip():
-        raise ValueError(f"{path} is empty, expected JSON")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}; "
-                         "truncated?)") from None
-    except RecursionError:
-        raise ValueError(f"{path} is not valid JSON (nested too deeply)") from None
 
 
 def write_npz(path, **arrays) -> Path:

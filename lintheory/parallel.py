@@ -32,122 +32,16 @@ import contextlib
 import os
 import sys
 
-#: Environment variables that set the size of BLAS / OpenMP / numba thread pools.
-THREAD_ENV = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "BLIS_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "NUMBA_NUM_THREADS",
+from .dask_backend import CONNECT_TIMEOUT, connect  # noqa: F401 (re-exported)
+from .threads import (  # noqa: F401 (re-exported: thread pinning)
+    THREAD_ENV,
+    _pinned_environ,
+    check_workers,
+    default_workers,
+    pin_threads,
+    single_threaded,
+    thread_report,
 )
-
-_LIMITER = None  # the process-wide threadpoolctl limiter of a pinned worker
-
-
-def default_workers() -> int:
-    """The number of cores this process may use (``os.sched_getaffinity`` where available)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - macOS / Windows
-        return max(1, os.cpu_count() or 1)
-
-
-def check_workers(workers) -> int:
-    """``workers`` as a positive int; ``None`` or ``0`` mean all cores."""
-    if workers is None or (isinstance(workers, int) and workers == 0):
-        return default_workers()
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(
-            f"workers must be a positive integer (or 0 for all cores), got {workers!r}"
-        )
-    return workers
-
-
-def pin_threads(n: int = 1) -> None:
-    """Limit this process to ``n`` BLAS / OpenMP / numba threads, for good.
-
-    Sets the thread environment variables (read by libraries loaded later), limits the
-    thread pools of libraries already loaded with ``threadpoolctl``, and calls
-    ``numba.set_num_threads`` if numba is loaded. Used as the worker initialiser.
-    """
-    global _LIMITER
-    for name in THREAD_ENV:
-        os.environ[name] = str(n)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency of scikit-learn
-        pass
-    else:
-        _LIMITER = threadpool_limits(limits=n)
-    numba = sys.modules.get("numba")
-    if numba is not None:  # loaded before the variables were set (a forked worker)
-        par = sys.modules.get("numba.np.ufunc.parallel")
-        if par is not None and getattr(par, "_is_initialized", False):
-            # numba refuses a new pool size once its threads run; keep its own
-            os.environ["NUMBA_NUM_THREADS"] = str(numba.config.NUMBA_NUM_THREADS)
-        else:
-            with contextlib.suppress(Exception):
-                numba.core.config.reload_config()  # read NUMBA_NUM_THREADS=n now
-        with contextlib.suppress(Exception):
-            numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-
-
-def thread_report(_=None) -> dict:
-    """Thread settings of this process: the BLAS/OpenMP pools (threadpoolctl) and variables.
-
-    Takes (and ignores) one argument so that it can be mapped over workers to check that
-    they are pinned: ``list(imap_unordered(thread_report, range(2), workers=2))``.
-    """
-    import numpy  # noqa: F401 - load BLAS so that its pool is listed
-    from threadpoolctl import threadpool_info
-
-    return {
-        "pid": os.getpid(),
-        "pools": {f"{p['internal_api']}:{p['filepath']}": p["num_threads"]
-                  for p in threadpool_info()},
-        "env": {name: os.environ.get(name) for name in THREAD_ENV},
-    }
-
-
-@contextlib.contextmanager
-def single_threaded():
-    """Run the body with BLAS / OpenMP limited to one thread (restored afterwards)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    numba = sys.modules.get("numba")
-    old = None
-    if numba is not None:
-        with contextlib.suppress(Exception):
-            old = numba.get_num_threads()
-            numba.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1):
-            yield
-    finally:
-        if old is not None:
-            with contextlib.suppress(Exception):
-                numba.set_num_threads(old)
-
-
-@contextlib.contextmanager
-def _pinned_environ(n: int = 1):
-    """Set the thread variables in this process's environment while workers start."""
-    saved = {name: os.environ.get(name) for name in THREAD_ENV}
-    for name in THREAD_ENV:
-        os.environ[name] = str(n)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _serial(fn, items):
@@ -346,111 +240,6 @@ def _processes(fn, items, workers, start_method="forkserver", preload=()):
             w.stop(force=not finished)
 
 
-CONNECT_TIMEOUT = 20.0
-"""Seconds to reach a Dask scheduler and hear back from it (``$LINTHEORY_CONNECT_TIMEOUT``
-overrides it)."""
-
-
-def _tcp_reachable(scheduler: str, timeout: float) -> None:
-    """``ValueError`` naming ``--scheduler`` at once if a ``tcp://host:port`` address does
-    not accept connections (a closed port, an unknown host)."""
-    import socket
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(scheduler if "://" in scheduler else f"tcp://{scheduler}")
-    if parts.scheme not in ("tcp", "") or parts.hostname is None:
-        return  # tls://, inproc://...: left to Dask
-    try:
-        port = parts.port or 8786
-    except ValueError:
-        raise ValueError(f"--scheduler {scheduler}: the port is not a number") from None
-    try:
-        with socket.create_connection((parts.hostname, port), timeout=timeout):
-            pass
-    except OSError as exc:
-        why = exc.strerror or str(exc) or type(exc).__name__
-        raise ValueError(f"--scheduler {scheduler}: cannot connect ({why}); is the "
-                         "scheduler running at that address?") from None
-
-
-def connect(scheduler, timeout: float | None = None):
-    """A ``dask.distributed.Client`` for ``scheduler`` (an address or a ``LocalCluster``).
-
-    Fails with a ``ValueError`` naming ``--scheduler`` within about ``timeout`` seconds:
-    at once for a closed port, after ``timeout`` for a server that accepts the connection
-    but never answers as a Dask scheduler. The connection has no TLS and no
-    authentication unless the address says ``tls://`` (with Dask's security settings),
-    and results sent back are unpickled: use only schedulers you trust.
-    """
-    import threading
-
-    if timeout is None:
-        try:
-            timeout = float(os.environ.get("LINTHEORY_CONNECT_TIMEOUT", CONNECT_TIMEOUT))
-        except ValueError:
-            raise ValueError("LINTHEORY_CONNECT_TIMEOUT must be a number of seconds") from None
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise ValueError(
-            "--scheduler needs Dask distributed: pip install -e \".[cluster]\""
-        ) from None
-    if isinstance(scheduler, str):
-        _tcp_reachable(scheduler, timeout)
-    box = {}
-
-    def make():
-        try:
-            box["client"] = Client(scheduler, timeout=f"{timeout}s")
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
-            box["error"] = exc
-
-    t = threading.Thread(target=make, name="lintheory-dask-connect", daemon=True)
-    t.start()
-    t.join(timeout + min(5.0, timeout))
-    if t.is_alive():
-        raise ValueError(f"--scheduler {scheduler}: no answer within {timeout:g} s (the "
-                         "address accepts connections but is not a responsive Dask "
-                         "scheduler)")
-    exc = box.get("error")
-    if exc is None:
-        return box["client"]
-    if isinstance(exc, (OSError, TimeoutError)) or "Timed out" in str(exc):
-        raise ValueError(f"--scheduler {scheduler}: cannot reach the Dask scheduler "
-                         f"({type(exc).__name__}: {exc})") from None
-    raise exc
-
-
-def _dask(fn, items, scheduler, client):
-    from dask.distributed import as_completed
-
-    own = client is None
-    if own:
-        client = connect(scheduler)
-    futures = []
-    try:
-        client.run(pin_threads, 1)
-        futures = client.map(fn, list(items), pure=False)
-        index = {fut.key: i for i, fut in enumerate(futures)}
-        for fut in as_completed(futures):
-            i = index[fut.key]
-            try:
-                value = fut.result()
-            except Exception as exc:  # noqa: BLE001 - reported, never fatal
-                yield i, False, exc
-            else:
-                yield i, True, value
-            fut.release()
-    except BaseException:
-        if futures:
-            with contextlib.suppress(Exception):
-                client.cancel(futures)
-        raise
-    finally:
-        if own:
-            client.close()
-
-
 def imap_unordered(fn, items, *, workers: int | None = 1, scheduler=None, client=None,
                    start_method: str | None = None, preload=()):
     """Yield ``(index, ok, value)`` for ``fn(item)`` over ``items``, in completion order.
@@ -484,7 +273,9 @@ def imap_unordered(fn, items, *, workers: int | None = 1, scheduler=None, client
     """
     items = list(items)
     if client is not None or scheduler is not None:
-        yield from _dask(fn, items, scheduler, client)
+        from .dask_backend import dask_map
+
+        yield from dask_map(fn, items, scheduler, client)
         return
     workers = check_workers(workers)
     if workers == 1 or len(items) <= 1:

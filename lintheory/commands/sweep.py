@@ -174,8 +174,8 @@ def _linear_specs(args) -> list[dict]:
                 m=args.m, d=args.d, N=args.N, T=args.T, init_scale=args.init_scale)
 
 
-MAX_SPEC_LINE = 100_000  # characters of one --specs line
-MAX_SPEC_DEPTH = 20  # nesting of lists and objects in one spec
+MAX_LINE_CHARS = 100_000  # characters of one --specs line
+MAX_NESTING = 20  # nesting of lists and objects in one spec
 
 
 def _depth(text: str) -> int:
@@ -218,10 +218,10 @@ def _read_specs(path) -> list[dict]:
         if not line.strip():
             continue
         where = f"--specs {path} line {i}"
-        if len(line) > MAX_SPEC_LINE:
-            raise ValueError(f"{where}: {len(line)} characters; at most {MAX_SPEC_LINE}")
-        if _depth(line) > MAX_SPEC_DEPTH:
-            raise ValueError(f"{where}: nested more than {MAX_SPEC_DEPTH} levels deep")
+        if len(line) > MAX_LINE_CHARS:
+            raise ValueError(f"{where}: {len(line)} characters; at most {MAX_LINE_CHARS}")
+        if _depth(line) > MAX_NESTING:
+            raise ValueError(f"{where}: nested more than {MAX_NESTING} levels deep")
         try:
             spec = json.loads(line)
         except json.JSONDecodeError as exc:
