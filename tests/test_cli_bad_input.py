@@ -288,7 +288,7 @@ def test_failing_sweep_runs_are_reported_without_a_traceback(workdir, capsys):
     out += err
     assert "Traceback" not in out
     assert "1 failed" in out
-    assert "ValueError: rule must be one of bp, fa, kp, raf, draf, dfa; got 'nope'" in out
+    assert "ValueError: rule must be one of bp, fa, kp, raf, " in out and "got 'nope'" in out
 
 
 def _subprocess(argv, cwd, **kw):

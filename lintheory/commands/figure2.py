@@ -93,7 +93,7 @@ def run(args) -> int:
     from .. import __version__
     from ..figure2 import figure2_data
     from ..figure2 import plot_figure2 as figure2
-    from ..io import write_json
+    from ..io import atomic_outputs
 
     cfg = config_from_args(args)
     # Compute everything first: a ValueError or DivergenceError here writes nothing.
@@ -101,8 +101,9 @@ def run(args) -> int:
                         scheduler=args.scheduler)
     fig = figure2(data)
     stem = Path(args.out_dir) / "figure2"
-    write_json(stem.with_suffix(".json"), {"lintheory_version": __version__, **data})
-    paths = save_exact(fig, stem)
+    with atomic_outputs() as staged:  # PNG, PDF and JSON together, or none of them
+        staged.write_json(stem.with_suffix(".json"), {"lintheory_version": __version__, **data})
+        paths = staged.save_figure(fig, stem, ("png", "pdf"), 150, tight=False)
     if not args.quiet:
         print(f"wrote {', '.join(map(str, paths))}, {stem.with_suffix('.json')}")
         for p in data["panels"]:

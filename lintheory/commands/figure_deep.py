@@ -56,7 +56,7 @@ def run(args) -> int:
 
     from .. import __version__
     from ..deep_figure import DeepFigureConfig, deep_figure_data, plot_deep
-    from ..io import check_output_path, save_figure, write_json
+    from ..io import atomic_outputs, check_output_path
 
     if any(L < 2 for L in args.depths) or not args.depths:
         raise ValueError(f"--depths must list depths >= 2, got {args.depths}")
@@ -85,8 +85,9 @@ def run(args) -> int:
     data["beyond_paper"] = ("the paper derives the deep rules (Eq. 11) but omits simulations "
                             "of deep linear networks; this figure is new")
     fig = plot_deep(data)
-    paths = save_figure(fig, args.out)
-    write_json(f"{args.out}.json", data)
+    with atomic_outputs() as staged:  # PNG, PDF and JSON together, or none of them
+        paths = staged.save_figure(fig, args.out)
+        staged.write_json(f"{args.out}.json", data)
     if not args.quiet:
         for p in data["panels"]:
             a = ", ".join(f"{x:.3f}" for x in p["ode"][-1])

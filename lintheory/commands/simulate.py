@@ -84,7 +84,7 @@ def run(args) -> int:
     from .._validate import check_int
     from ..experiments import output_times, simulate
     from ..init import make_init
-    from ..io import write_json, write_npz
+    from ..io import atomic_outputs
     from ..task import make_task
 
     out = Path(args.out)
@@ -146,8 +146,9 @@ def run(args) -> int:
         result["sgd"] = {**sgd.summary(), "info": sgd.info}
         arrays.update(sgd.arrays(prefix="sgd_"))
     npz = out.with_suffix(".npz")
-    write_npz(npz, **arrays)
-    write_json(out, result)
+    with atomic_outputs() as staged:  # both files, or (error, Ctrl-C, SIGTERM) neither
+        staged.write_npz(npz, **arrays)
+        staged.write_json(out, result)
     if not args.quiet:
         print(f"wrote {out} and {npz}")
         for name, traj in runs.items():
