@@ -79,3 +79,6 @@ def test_the_linear_commands_share_option_names_and_help():
         texts = {c: h[flag] for c, h in per.items() if flag in h}
         assert len(set(texts.values())) <= 1, (flag, texts)
     assert {"--lr", "--batch", "--lam"} <= set(per["figure-deep"]) & set(per["figure2"])
+    sweep = _option_help("sweep")  # sweep --kind linear: the rule's settings, same text
+    for flag in ("--lam", "--wd", "--p-rate"):
+        assert sweep[flag] == per["simulate"][flag]

@@ -120,6 +120,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             ("T", positive_float, 200.0, "integration time of the ODE"),
             ("init-scale", positive_float, 1e-3, "scale of the small initial weights")):
         g.add_argument(f"--{name}", type=typ, default=default, help=text)
+    from ..run_settings import add_arguments as add_settings
+
+    add_settings(g, ("lam", "wd", "p_rate"))  # the same options as simulate and figure2
     g = parser.add_argument_group("any run function")
     g.add_argument("--specs", default=None, metavar="FILE.jsonl",
                    help="one JSON spec per line instead of a grid (needs --run)")
@@ -167,11 +170,16 @@ def _train_specs(args) -> list[dict]:
 
 
 def _linear_specs(args) -> list[dict]:
+    from ..run_settings import RunSettings, from_args
     from ..sweep import grid
 
     ranks = [args.m if r is None else r for r in args.ranks]
+    s, default = from_args(args, ("lam", "wd", "p_rate")), RunSettings()
+    # only settings that differ from the default enter the spec (earlier results keep their keys)
+    extra = {k: getattr(s, k) for k in ("lam", "wd", "p_rate")
+             if getattr(s, k) != getattr(default, k)}
     return grid(kind="linear", rule=args.rules, r=ranks, seed=args.seeds, n=args.n, k=args.k,
-                m=args.m, d=args.d, N=args.N, T=args.T, init_scale=args.init_scale)
+                m=args.m, d=args.d, N=args.N, T=args.T, init_scale=args.init_scale, **extra)
 
 
 MAX_LINE_CHARS = 100_000  # characters of one --specs line
