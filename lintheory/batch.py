@@ -7,7 +7,7 @@ Per sample (0-based lists as in :class:`lintheory.weights.Weights`; ``h_0 = x``,
     e_j = fb_j(src_j),        src_j = e_{j+1} (layered) or e_{L-1} (direct)
     dWs[i] = eta e_i h_i^T - eta wd Ws[i]
     dQs[j] = eta q_update(Ws[j+1], Qs[j], Ps[j], h_{j+1}, src_j, lam)
-    dPs[j] = eta_P p_update(Ws[j+1], Qs[j], Ps[j], z_j <c c^T>)
+    dPs[j] = eta_P p_update(Ws[j+1], Qs[j], Ps[j], z_j <c c^T>, h_{j+1}, src_j)
              c = the error pathway j reads, when ``Rule.drives_error``; else y
              z_j = 1 for c = y or without ``oja_scale``; otherwise the normaliser
              ``oja_normaliser(K_j(theta))`` of the covariance of c averaged over the whole
@@ -94,7 +94,8 @@ def _batch_steps(theta, offs, rows, cols, L, XT, YT, Sxx, Syx, Syy, idx, B, full
             else:
                 c = Yb
             C = (c @ c.T) * (z[j] * inv)
-            deltas.append(eta_P * p_update(mats[j + 1], mats[L + j], mats[2 * L - 1 + j], C))
+            deltas.append(eta_P * p_update(mats[j + 1], mats[L + j], mats[2 * L - 1 + j], C,
+                                           h[j + 1] * inv, eL if direct else err[j + 1]))
         for a in range(nm):
             mats[a] += deltas[a]
         if not np.max(np.abs(theta)) <= blowup:  # also catches NaN

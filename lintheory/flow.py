@@ -19,7 +19,7 @@ averaged quantity is a closed-form function of the weights::
     R_{L-1} = E;  R_j = E[e_j x^T] = fb_j(src_j),  src_j = R_{j+1} (layered) or E (direct)
     dWs[0]/dt = R_0 - wd Ws[0];  dWs[i]/dt = R_i H_{i-1}^T - wd Ws[i]
     dQs[j]/dt = q_update(Ws[j+1], Qs[j], Ps[j], H_j, src_j, lam)
-    dPs[j]/dt = p_rate p_update(Ws[j+1], Qs[j], Ps[j], C_j)
+    dPs[j]/dt = p_rate p_update(Ws[j+1], Qs[j], Ps[j], C_j, H_j, src_j)
        C_j = Syy                       (a P that learns from the targets)
            = z(K) K                    (from the error it reads: K its covariance)
        K = C_out (direct), or C_out pushed down through fb (layered hidden pathways)
@@ -190,7 +190,8 @@ def flow(Ws, Qs, Ps, Syx, Syy, feedback, q_update, p_update, direct, drive_error
             Cj = K[j] * z[j] if oja_scale else K[j]
         else:
             Cj = Syy
-        dPs.append(p_rate * p_update(Ws[j + 1], Qs[j], Ps[j], Cj))
+        dPs.append(p_rate * p_update(Ws[j + 1], Qs[j], Ps[j], Cj, H[j],
+                                     E if direct else R[j + 1]))
     return dWs, dQs, dPs
 
 

@@ -24,10 +24,11 @@ averaged dynamics the same functions receive the data-averaged moments instead):
     q_update(W, Q, P, h, e, lam) -> dQ  ``h (d_in, B)`` the layer's activity scaled by 1/B
                                         and ``e`` as above: the update of ``Q`` per unit of
                                         learning rate (KP-Q: ``h (P e)^T - lam Q``).
-    p_update(W, Q, P, C) -> dP          ``C (d_src, d_src)`` the (normalised) covariance of
+    p_update(W, Q, P, C, h, e) -> dP    ``C (d_src, d_src)`` the (normalised) covariance of
                                         what drives ``P`` (targets or the arriving error,
-                                        see :meth:`Rule.drives_error`): the update of ``P``
-                                        per unit of its learning rate (Oja: ``P C (I - P^T P)``).
+                                        see :meth:`Rule.drives_error`), ``h``, ``e`` as for
+                                        ``q_update``: the update of ``P`` per unit of its
+                                        learning rate (Oja: ``P C (I - P^T P)``).
 
 Every function must return a *new* array (any arithmetic result is one). A rule that does
 not learn a factor uses :func:`fixed_q` / :func:`fixed_p`.
@@ -76,8 +77,8 @@ FEEDBACK_SIG = A2(A2, A2, A2, A2)
 """``feedback(W, Q, P, e)``: float64 C-contiguous matrices in and out."""
 Q_UPDATE_SIG = A2(A2, A2, A2, A2, A2, types.float64)
 """``q_update(W, Q, P, h, e, lam)``."""
-P_UPDATE_SIG = A2(A2, A2, A2, A2)
-"""``p_update(W, Q, P, C)``."""
+P_UPDATE_SIG = A2(A2, A2, A2, A2, A2, A2)
+"""``p_update(W, Q, P, C, h, e)``."""
 FEEDBACK_FN = types.FunctionType(FEEDBACK_SIG)
 Q_UPDATE_FN = types.FunctionType(Q_UPDATE_SIG)
 P_UPDATE_FN = types.FunctionType(P_UPDATE_SIG)
@@ -116,13 +117,13 @@ def fixed_q(W, Q, P, h, e, lam):
     return 0.0 * Q
 
 
-def oja_p_update(W, Q, P, C):
+def oja_p_update(W, Q, P, C, h, e):
     """Oja's subspace rule ``dP = P C (I - P^T P)`` (paper Eq. 8)."""
     PC = P @ C
     return PC - (PC @ P.T) @ P
 
 
-def fixed_p(W, Q, P, C):
+def fixed_p(W, Q, P, C, h, e):
     """``P`` does not learn."""
     return 0.0 * P
 
@@ -137,9 +138,17 @@ def normative_q_update(W, Q, P, h, e, lam):
     return (W.T - Q @ P) @ P.T - lam * Q
 
 
-def normative_p_update(W, Q, P, C):
+def normative_p_update(W, Q, P, C, h, e):
     """Normative: ``P`` descends ``|Q P - W^T|_F^2 / 2``: ``dP = Q^T (W^T - Q P)``."""
     return Q.T @ (W.T - Q @ P)
+
+
+def factorised_p_update(W, Q, P, C, h, e):
+    """Factorised local rule: ``dP = (Q^T h) e^T``, the gradient of ``<Q P, h e^T>`` (the
+    transposed forward update ``(dW)^T = h e^T``) with respect to ``P``; with
+    :func:`kp_q_update` for ``Q`` (its gradient with respect to ``Q``, plus decay). The
+    same form as the NumPy engine's ``factorised`` rule (``lintheory.nn.rules_extra``)."""
+    return Q.T @ (h @ e.T)
 
 
 @dataclass(frozen=True, eq=False)
@@ -247,7 +256,8 @@ def _compile(fn, sig):
 
 
 LABELS = {"bp": "BP", "fa": "FA", "kp": "KP-Q", "raf": "RAF", "draf": "dRAF", "dfa": "DFA",
-          "oja": "Oja-only", "normative": "normative", "sign": "sign-symmetry"}
+          "oja": "Oja-only", "normative": "normative", "sign": "sign-symmetry",
+          "factorised": "factorised"}
 
 RULES: dict[str, Rule] = {}
 """The registry: name -> :class:`Rule`. Every engine, test and check iterates over it."""
@@ -291,6 +301,9 @@ for _r in (
     Rule("normative", "normative (weight transport, a baseline): Q and P descend "
          "|Q P - W^T|_F^2", factor_feedback, normative_q_update, normative_p_update,
          equations="later version, normative rule"),
+    Rule("factorised", "factorised local: dQ = h (P e)^T - lam Q, dP = (Q^T h) e^T (the "
+         "gradients of <Q P, (dW)^T> through the factorisation)", factor_feedback,
+         kp_q_update, factorised_p_update, equations="later version, factorised rule"),
     Rule("sign", "sign-symmetry feedback: B = sign(W)^T (Liao, Leibo & Poggio 2016)",
          sign_feedback, uses_feedback=False, rotatable=False, smooth=False,
          equations="sign-symmetry"),

@@ -85,7 +85,8 @@ def averaged_sample_rules(Ws, Qs, Ps, X, Y, rule, lam, p_rate, wd=0, oja_drive="
     """Average over the samples of the per-sample updates and error outer products.
 
     Per sample: ``dW_i = e_i h_i^T - wd W_i``, ``dQ_j = q_update(W, Q_j, P_j, h_{j+1},
-    src_j, lam)`` and ``dP_j = p_rate p_update(W, Q_j, P_j, c c^T)`` with ``c`` the error
+    src_j, lam)`` and ``dP_j = p_rate p_update(W, Q_j, P_j, c c^T, h_{j+1}, src_j)`` with
+    ``c`` the error
     pathway ``j`` reads when ``rule.drives_error(j, L, oja_drive)``, else ``y``. Returns
     ``(dW, dQ, dP, C)``: lists of averaged matrices (``C_i`` = mean of ``e_i e_i^T``).
     """
@@ -105,7 +106,8 @@ def averaged_sample_rules(Ws, Qs, Ps, X, Y, rule, lam, p_rate, wd=0, oja_drive="
             src = e[L - 1] if rule.direct else e[j + 1]
             dQ[j] += sp.Matrix(rule.q_update(Ws[j + 1], Qs[j], Ps[j], h[j + 1], src, lam))
             c = src if rule.drives_error(j, L, oja_drive) else y
-            dP[j] += p_rate * sp.Matrix(rule.p_update(Ws[j + 1], Qs[j], Ps[j], c * c.T))
+            dP[j] += p_rate * sp.Matrix(rule.p_update(Ws[j + 1], Qs[j], Ps[j], c * c.T,
+                                                      h[j + 1], src))
     scale = sp.Rational(1, N)
     return ([a * scale for a in dW], [a * scale for a in dQ], [a * scale for a in dP],
             [a * scale for a in C])
