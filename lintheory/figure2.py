@@ -79,6 +79,24 @@ class Figure2Config:
     rtol: float = 1e-6
     atol: float = 1e-9
     panels: tuple = field(default=tuple(p.key for p in PANELS))
+    rules: tuple | None = None
+
+    def panel_list(self) -> tuple:
+        """The panels drawn: Figure 2's six (those in ``panels``), or with ``rules`` two per
+        rule (``r = d`` and ``r_low``; one for a rule without feedback factors), each with
+        the prediction its rule declares (``Rule.predicts``)."""
+        if self.rules is None:
+            return tuple(p for p in PANELS if p.key in self.panels)
+        out = []
+        for name in self.rules:
+            rule = get_rule(name)
+            pred = {"initial_p": "fixed", "top_r": "oja"}.get(rule.predicts)
+            ranks = (("d", "r = d"), ("low", "r < d")) if rule.uses_feedback else (("d", ""),)
+            for rank, text in ranks:
+                key = chr(ord("a") + len(out))
+                label = rule.label + (f", {text}" if text else "")
+                out.append(Panel(key, rule.name, rank, label, pred))
+        return tuple(out)
 
     def validated(self) -> Figure2Config:
         """Check every field; return self. Raises ValueError naming the bad one."""
@@ -102,6 +120,12 @@ class Figure2Config:
         batch = self.settings().batch  # lam, lr, batch, solver, rtol, atol: the shared checks
         if isinstance(batch, int):
             check_int("batch (mini-batch size)", batch, low=1, high=self.N)
+        if self.rules is not None:
+            if not self.rules:
+                raise ValueError("rules must name at least one registered rule")
+            for name in self.rules:
+                get_rule(name)
+            return self
         bad = [p for p in self.panels if p not in {q.key for q in PANELS}]
         if bad or not self.panels:
             raise ValueError(
@@ -128,6 +152,8 @@ class Figure2Config:
         if d.get("singular_values") is not None:
             d["singular_values"] = tuple(d["singular_values"])
         d["panels"] = tuple(d["panels"])
+        if d.get("rules") is not None:
+            d["rules"] = tuple(d["rules"])
         return cls(**d)
 
     def to_dict(self) -> dict:
@@ -137,6 +163,10 @@ class Figure2Config:
             None if self.singular_values is None else list(self.singular_values)
         )
         out["panels"] = list(self.panels)
+        if self.rules is None:
+            del out["rules"]  # Figure 2 itself: the same JSON as before rules= existed
+        else:
+            out["rules"] = list(self.rules)
         return out
 
 
@@ -167,7 +197,7 @@ def figure2_data(config: Figure2Config | None = None, *, progress: bool = False,
     cfg = (config or Figure2Config()).validated()
     task = _figure2_task(cfg)
     sgd_times(_figure2_times(cfg), cfg.lr, cfg.sgd_points)  # validate lr before any work
-    chosen = [p for p in PANELS if p.key in cfg.panels]
+    chosen = cfg.panel_list()
     jobs = [(cfg.to_dict(), j, p.key) for j, p in enumerate(chosen)]
     results = map_runs(_figure2_panel, jobs, workers=workers, scheduler=scheduler,
                        progress=progress, desc="figure 2")
@@ -195,7 +225,7 @@ def _figure2_panel(job) -> dict:
     """One panel of Figure 2 from ``(config dict, panel index j, panel key)`` (picklable)."""
     cfg_dict, j, key = job
     cfg = Figure2Config.from_dict(cfg_dict)
-    panel = next(p for p in PANELS if p.key == key)
+    panel = next(p for p in cfg.panel_list() if p.key == key)
     task = _figure2_task(cfg)
     times = _figure2_times(cfg)
     st = sgd_times(times, cfg.lr, cfg.sgd_points) if cfg.sgd else None

@@ -181,6 +181,11 @@ class Rule:
         where an entry of ``W`` crosses zero the flow jumps, discrete steps cross a step
         early or late, and SGD's gap to the ODE is not a clean power of the learning rate
         (it still shrinks with it).
+    predicts : "initial_p", "top_r" or None
+        What the theory predicts the two-layer network learns from small weights at
+        ``r < d`` (``lintheory.experiments.predicted_mode_strengths``): the fixed point
+        ``S Pi`` of the initial ``P`` (FA, KP-Q), that of Oja's limit, i.e. the top-r modes
+        (RAF, Oja-only, normative, factorised), or no prediction.
     """
 
     name: str
@@ -194,6 +199,7 @@ class Rule:
     fused: tuple | None = None
     equations: str = ""
     smooth: bool = True
+    predicts: str | None = None
     _jit: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -284,11 +290,13 @@ for _r in (
     Rule("bp", "backpropagation: B_l = W_l^T", transport_feedback, uses_feedback=False,
          fused=(True, False, False), equations="A1-A12, Eq. 5"),
     Rule("fa", "feedback alignment: B = Q P fixed random (rank r)", factor_feedback,
-         fused=(False, False, False), equations="A1-A12, Eq. 4-5"),
+         fused=(False, False, False), equations="A1-A12, Eq. 4-5", predicts="initial_p"),
     Rule("kp", "KP-Q: Q learns by the Kolen-Pollack-like rule, P fixed", factor_feedback,
-         kp_q_update, fused=(False, True, False), equations="A27-A36, Eq. 7, 9, 10"),
+         kp_q_update, fused=(False, True, False), equations="A27-A36, Eq. 7, 9, 10",
+         predicts="initial_p"),
     Rule("raf", "restricted adaptive feedback: Q by KP-Q, P by Oja", factor_feedback,
-         kp_q_update, oja_p_update, fused=(False, True, True), equations="A27-A36, Eq. 7-10"),
+         kp_q_update, oja_p_update, fused=(False, True, True), equations="A27-A36, Eq. 7-10",
+         predicts="top_r"),
     Rule("draf", "direct RAF: hidden layer l gets Q_l P_l e_L from the output error; Q_l by "
          "the KP-like rule, P_l by Oja on the output error (oja_drive='error', default) or "
          "on Sigma_yy (oja_drive='targets')", factor_feedback, kp_q_update, oja_p_update,
@@ -297,13 +305,14 @@ for _r in (
          factor_feedback, direct=True, equations="Eq. 11"),
     Rule("oja", "Oja-only: B = Q P with P by Oja's rule and Q fixed at its random start",
          factor_feedback, fixed_q, oja_p_update, fused=(False, False, True),
-         equations="Eq. 8"),
+         equations="Eq. 8", predicts="top_r"),
     Rule("normative", "normative (weight transport, a baseline): Q and P descend "
          "|Q P - W^T|_F^2", factor_feedback, normative_q_update, normative_p_update,
-         equations="later version, normative rule"),
+         equations="later version, normative rule", predicts="top_r"),
     Rule("factorised", "factorised local: dQ = h (P e)^T - lam Q, dP = (Q^T h) e^T (the "
          "gradients of <Q P, (dW)^T> through the factorisation)", factor_feedback,
-         kp_q_update, factorised_p_update, equations="later version, factorised rule"),
+         kp_q_update, factorised_p_update, equations="later version, factorised rule",
+         predicts="top_r"),
     Rule("sign", "sign-symmetry feedback: B = sign(W)^T (Liao, Leibo & Poggio 2016)",
          sign_feedback, uses_feedback=False, rotatable=False, smooth=False,
          equations="sign-symmetry"),

@@ -57,3 +57,21 @@ def test_factorised_learns_the_top_r_modes(task):
 def test_sign_symmetry_is_registered_unrotated():
     rule = RULES["sign"]
     assert not rule.rotatable and not rule.uses_feedback and not rule.smooth
+
+
+def test_figure_rules_command_draws_each_rule_with_its_prediction(tmp_path):
+    """``lintheory figure-rules`` (small sizes): two panels per rule, the r < d panels end
+    on their prediction (top r modes) to 1e-2 at this short T."""
+    import json
+
+    from lintheory.cli import main
+
+    argv = ["figure-rules", "--quiet", "--out-dir", str(tmp_path), "--rules", "oja,fa",
+            "--n", "8", "--k", "12", "--m", "6", "--d", "3", "--rank-low", "1",
+            "--samples", "200", "--T", "20", "--points", "20", "--no-sgd"]
+    assert main(argv) == 0
+    data = json.loads((tmp_path / "figure_rules.json").read_text())
+    assert [p["rule"] for p in data["panels"]] == ["oja", "oja", "fa", "fa"]
+    for p in data["panels"]:
+        np.testing.assert_allclose(p["ode"][-1], p["prediction"], atol=1e-2)
+    assert (tmp_path / "figure_rules.png").is_file() and (tmp_path / "figure_rules.pdf").is_file()

@@ -53,8 +53,12 @@ def add_arguments(p):
                  {"lam": c.lam, "lr": c.lr, "batch": c.batch, "rtol": c.rtol})
     p.add_argument("--sgd-points", type=int, default=c.sgd_points, help="SGD markers per mode")
     p.add_argument("--no-sgd", action="store_true", help="ODE lines only")
+    p.add_argument("--rules", type=str, default=None, metavar="R1,R2,...",
+                   help="draw these registered rules instead of Figure 2's six panels: two "
+                   "panels per rule (r = d and --rank-low), with the rule's prediction; "
+                   "writes STEM_rules files (see also lintheory figure-rules)")
     add_worker_args(p)
-    p.set_defaults(workers=1)
+    p.set_defaults(workers=1, stem="figure2")
     add_quiet(p)
 
 
@@ -71,8 +75,10 @@ def config_from_args(args):
         raise ValueError(
             f"--singular-values must be comma-separated numbers, got {args.singular_values!r}"
         ) from None
+    rules = None if args.rules is None else tuple(
+        r.strip() for r in args.rules.split(",") if r.strip())
     return Figure2Config(
-        n=args.n, k=args.k, m=args.m, d=args.d, r_low=args.rank_low, N=args.samples,
+        rules=rules, n=args.n, k=args.k, m=args.m, d=args.d, r_low=args.rank_low, N=args.samples,
         sigma=args.noise, singular_values=sv, T=args.T, points=args.points, t_min=args.t_min,
         seed=args.seed, init_scale=args.init_scale, lam=args.lam, sgd=not args.no_sgd,
         lr=args.lr, batch=parse_batch(args.batch), sgd_points=args.sgd_points, rtol=args.rtol,
@@ -99,8 +105,9 @@ def run(args) -> int:
     # Compute everything first: a ValueError or DivergenceError here writes nothing.
     data = figure2_data(cfg, progress=not args.quiet, workers=args.workers,
                         scheduler=args.scheduler)
-    fig = figure2(data)
-    stem = Path(args.out_dir) / "figure2"
+    fig = figure2(data, ncols=2 if cfg.rules is not None else 3)
+    stem = Path(args.out_dir) / (args.stem if args.rules is None or args.stem != "figure2"
+                                 else "figure2_rules")
     with atomic_outputs() as staged:  # PNG, PDF and JSON together, or none of them
         staged.write_json(stem.with_suffix(".json"), {"lintheory_version": __version__, **data})
         paths = staged.save_figure(fig, stem, ("png", "pdf"), 150, tight=False)
