@@ -4,7 +4,7 @@ Nothing here draws or writes files: :func:`simulate` returns trajectories. The p
 Figure 2 (config, data, drawing) is :mod:`lintheory.figure2`.
 
 Fixed-point prediction (theory §5)
---------------------------------
+----------------------------------
 With feedback ``Bbar = Q Pbar`` and small initial weights, the averaged dynamics stop at
 ``W2bar W1bar = S Pi`` with ``Pi`` the orthogonal projector onto the row space of
 ``Pbar S``. Because ``S`` is diagonal in the rotated frame, the predicted mode strengths
