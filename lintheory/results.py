@@ -157,8 +157,12 @@ def set_aside(path, why: str) -> Path:
     return new
 
 
-def load_results(results_dir, specs=None, run=None) -> list[dict]:
+def load_results(results_dir, specs=None, run=None, *, as_frame: bool = False):
     """The result records ``{"key", "spec", "run", "result", "seconds"}`` in a folder.
+
+    ``as_frame=True`` returns them as a table instead: a ``pandas.DataFrame`` with one row
+    per record and one column per spec field and per scalar result field (see
+    :func:`records_table`; needs pandas, ``pip install -e ".[tables]"``).
 
     With ``specs``, return the records of those specs in the same order (``None`` where a
     spec has no verified result yet) computed by ``run``; with ``run=None``, by the one
@@ -166,6 +170,13 @@ def load_results(results_dir, specs=None, run=None) -> list[dict]:
     Without ``specs``, every record in the folder, sorted by key. A broken file (empty,
     truncated, another spec) is a ValueError naming it.
     """
+    if as_frame:
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ValueError("as_frame=True needs pandas: pip install -e \".[tables]\" "
+                             "(or use records_table for plain rows)") from None
+        return pd.DataFrame(records_table(load_results(results_dir, specs, run)))
     results_dir = Path(results_dir)
     if specs is None:
         return [_read_record(p) for p in _record_paths(results_dir)]
@@ -219,3 +230,27 @@ def _read_record(path) -> dict:
     return rec
 
 
+
+
+def records_table(records) -> list[dict]:
+    """Flat rows of result records, one per record (``None`` entries skipped).
+
+    Each row holds ``key``, ``run``, ``seconds``, every spec field as ``spec.NAME`` and
+    every result field as ``NAME`` when it is a number, a string or a bool; a list of
+    numbers (e.g. the mode strengths ``a``) becomes ``NAME[0]``, ``NAME[1]``, ... . Nested
+    objects are left out.
+    """
+    rows = []
+    for rec in records:
+        if rec is None:
+            continue
+        row = {"key": rec.get("key"), "run": rec.get("run"), "seconds": rec.get("seconds")}
+        for k, v in rec["spec"].items():
+            row[f"spec.{k}"] = v
+        for k, v in (rec["result"] if isinstance(rec["result"], dict) else {}).items():
+            if isinstance(v, (int, float, str, bool)) or v is None:
+                row[k] = v
+            elif isinstance(v, list) and all(isinstance(x, (int, float)) for x in v):
+                row.update({f"{k}[{i}]": x for i, x in enumerate(v)})
+        rows.append(row)
+    return rows

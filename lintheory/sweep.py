@@ -55,6 +55,7 @@ from .results import (  # noqa: F401  (re-exported: the result-record half of th
     check_record,
     find_result,
     load_results,
+    records_table,
     resolve_run,
     result_key,
     run_id,
