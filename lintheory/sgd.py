@@ -265,6 +265,10 @@ def run_sgd(task, rule, init: Weights, times, *, lr: float | None = None, batch=
     w0 = init.unrotate(task)
     X = np.ascontiguousarray(task.X, dtype=np.float64)
     Y = np.ascontiguousarray(task.Y, dtype=np.float64)
+    n, m = w0.dims[0], w0.dims[-1]
+    if X.shape != (N, n) or Y.shape != (N, m):  # before any compiled kernel reads them
+        raise ValueError(f"task data must be X (N, n) = ({N}, {n}) and Y (N, m) = ({N}, {m}) "
+                         f"for these weights, got X {X.shape} and Y {Y.shape}")
     eta_P = p_rate * lr
     if engine == "numba" and w0.depth == 2 and rule.fused is not None:
         stepper = _Fused(w0, X, Y, B, full, rule, lr, lam, wd, eta_P)

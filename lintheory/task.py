@@ -138,6 +138,9 @@ def make_task(
     sigma = check_float("sigma (noise)", sigma, low=0.0)
     if whiten and N < n:
         raise ValueError(f"N (samples) must be >= n = {n} to whiten the inputs, got {N}")
+    if N < d:
+        raise ValueError(f"N (samples) must be >= d = {d}: fewer samples than modes leave "
+                         f"the task's singular values undetermined, got {N}")
     if singular_values is None:
         sv = np.arange(d, 0, -1, dtype=np.float64)
     else:

@@ -115,9 +115,12 @@ def run(args) -> int:
     init = make_init(task, widths if deep else args.k, ranks, args.init,
                      scale=args.init_scale, rng=np.random.default_rng([args.seed, 1]),
                      direct=rule.direct)
-    runs = simulate(task, args.rule, init, times, method=args.method,
-                    rng=np.random.default_rng([args.seed, 2]), progress=not args.quiet,
-                    settings=settings)
+    from ..threads import single_threaded
+
+    with single_threaded():  # one BLAS thread: the same bytes for every thread count
+        runs = simulate(task, args.rule, init, times, method=args.method,
+                        rng=np.random.default_rng([args.seed, 2]), progress=not args.quiet,
+                        settings=settings)
 
     primary = runs["ode"] if "ode" in runs else runs["sgd"]
     params = {
