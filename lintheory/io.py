@@ -50,7 +50,7 @@ def check_output_path(path) -> Path:
     if not existing.is_dir():  # the same words mkdir would give at write time
         why = "File exists" if existing == path.parent else "Not a directory"
         raise ValueError(f"cannot create output folder {path.parent}: {why}")
-    if not os.access(existing, os.W_OK):
+    if not _writable_folder(existing):
         raise ValueError(f"output folder {existing} is not writable")
     _check_name(path)
     if path.exists() or path.is_symlink():
@@ -104,6 +104,16 @@ def write_target(path) -> tuple[str, Path]:
     return "replace", target
 
 
+def _writable_folder(folder: Path) -> bool:
+    """Writable by this process, and with its owner's write bit set: like read-only files,
+    a folder marked read-only is respected also by root (who could write it anyway)."""
+    try:
+        owner_write = bool(os.stat(folder).st_mode & stat.S_IWUSR)
+    except OSError:
+        return False
+    return owner_write and os.access(folder, os.W_OK)
+
+
 def ensure_parent(path) -> Path:
     """Create ``path``'s folder if needed; ``ValueError`` if it cannot exist or be written."""
     path = Path(path)
@@ -111,7 +121,7 @@ def ensure_parent(path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ValueError(f"cannot create output folder {path.parent}: {exc.strerror}") from None
-    if not os.access(path.parent, os.W_OK):
+    if not _writable_folder(path.parent):
         raise ValueError(f"output folder {path.parent} is not writable")
     return path
 
