@@ -200,7 +200,7 @@ class Rule:
     equations: str = ""
     smooth: bool = True
     predicts: str | None = None
-    _jit: dict = field(default_factory=dict, repr=False, compare=False)
+    _jit: dict = field(default_factory=dict, repr=False, compare=False, init=False)
 
     @property
     def learns_Q(self) -> bool:

@@ -115,3 +115,18 @@ def test_averaging_check_picks_it_up(rule):
 
     res = check_deep("sign_test", widths=(3,), weights="rational", flow=wrong_flow)
     assert not res["dW_1"] and res["dW_2"]
+
+
+def test_a_replaced_rule_compiles_its_own_functions():
+    """``dataclasses.replace`` of a rule gets its own compiled functions, not the cache of
+    the rule it was made from (the compiled feedback of BP's transport is W^T e)."""
+    from dataclasses import replace
+
+    from lintheory.rules import RULES, transport_feedback
+
+    raf = RULES["raf"]
+    raf.jitted()
+    other = replace(raf, name="raf_transport", feedback=transport_feedback)
+    W, Q, P, e = (np.ones((3, 4)), np.ones((4, 2)), np.ones((2, 3)), np.arange(3.0)[:, None])
+    np.testing.assert_array_equal(other.jitted()[0][0](W, Q, P, e), W.T @ e)
+    np.testing.assert_array_equal(raf.jitted()[0][0](W, Q, P, e), Q @ (P @ e))
