@@ -75,6 +75,7 @@ def forward_products(Ws):
     return H
 
 
+@register_jitable
 def output_error_covariance(M, Syx, Syy):
     """``E[e e^T]`` of the output error ``e = y - M x`` with whitened inputs (m x m).
 
@@ -172,8 +173,7 @@ def flow(Ws, Qs, Ps, Syx, Syy, feedback, q_update, p_update, direct, drive_error
     K = [Syy] * (L - 1)
     z = [1.0] * (L - 1)
     if any_error:
-        M = H[L - 1]
-        C_out = Syy - Syx @ M.T - M @ Syx.T + M @ M.T
+        C_out = output_error_covariance(H[L - 1], Syx, Syy)
         K = drive_covariances(Ws, Qs, Ps, C_out, feedback, direct)
         if oja_scale:
             for j in range(L - 1):

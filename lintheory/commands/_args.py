@@ -60,12 +60,15 @@ def add_quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar or chatter")
 
 
-def add_data_args(parser, *, grayscale: bool = False) -> None:
-    """Add ``--data-dir PATH`` (and ``--grayscale``): where the user's CIFAR-10 copy is."""
-    parser.add_argument("--data-dir", default=None, metavar="PATH",
-                        help="cifar10 only (required): your CIFAR-10 copy, a folder holding "
-                             "cifar-10-batches-py/ or cifar-10-batches-bin/, train/ + test/ "
-                             "image folders, or a .zip of them")
+def add_data_args(parser, *, grayscale: bool = False, required: bool = False) -> None:
+    """Add ``--data-dir PATH`` (and ``--grayscale``): where the user's CIFAR-10 copy is.
+
+    ``required``: for commands that only run on CIFAR-10 (``figure4``)."""
+    parser.add_argument("--data-dir", default=None, metavar="PATH", required=required,
+                        help=("" if required else "cifar10 only (required): ")
+                        + "your CIFAR-10 copy, a folder holding cifar-10-batches-py/ or "
+                          "cifar-10-batches-bin/, train/ + test/ image folders, or a .zip "
+                          "of them")
     if grayscale:
         parser.add_argument("--grayscale", action="store_true",
                             help="cifar10 only: one luma channel instead of RGB")

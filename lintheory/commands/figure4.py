@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._args import add_quiet, int_list, positive_int
+from ._args import add_data_args, add_quiet, int_list, positive_int
 
 NAME = "figure4"
 ORDER = 63
@@ -28,9 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``lintheory figure4`` to ``parser``."""
     from ..parallel import add_worker_args
 
-    parser.add_argument("--data-dir", required=True, metavar="PATH",
-                        help="your CIFAR-10 copy: a folder holding cifar-10-batches-py/ or "
-                             "cifar-10-batches-bin/, train/ + test/ image folders, or a .zip")
+    add_data_args(parser, required=True)
     parser.add_argument("--quick", action="store_true",
                         help="classroom preset: ranks 1 and 8, 5,000 images, 3 epochs")
     parser.add_argument("--seeds", type=positive_int, default=None,
