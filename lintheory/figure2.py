@@ -32,7 +32,7 @@ class Panel:
 
     ``rank`` is ``"d"`` (task rank), ``"m"`` (full rank) or ``"low"`` (``r_low < d``);
     ``predict`` is ``"fixed"`` (``S Pi`` from the initial ``Pbar``), ``"oja"`` (``S Pi`` from
-    Oja's limit) or ``None``.
+    Oja's limit), ``"final"`` (``S Pi`` from the ODE's final ``Pbar``) or ``None``.
     """
 
     key: str
@@ -90,7 +90,7 @@ class Figure2Config:
         out = []
         for name in self.rules:
             rule = get_rule(name)
-            pred = {"initial_p": "fixed", "top_r": "oja"}.get(rule.predicts)
+            pred = {"initial_p": "fixed", "top_r": "oja", "final_p": "final"}.get(rule.predicts)
             ranks = (("d", "r = d"), ("low", "r < d")) if rule.uses_feedback else (("d", ""),)
             for rank, text in ranks:
                 key = chr(ord("a") + len(out))
@@ -243,6 +243,8 @@ def _figure2_panel(job) -> dict:
         pred = predicted_mode_strengths(task, oja_limit(task, r))
     rule = get_rule(panel.rule)
     ode, sgd = runs["ode"], runs.get("sgd")
+    if panel.predict == "final":  # S Pi of the P the ODE ends with (theory §6.2)
+        pred = predicted_mode_strengths(task, ode.weights(-1).rotate(task).P)
     return {
         "key": panel.key, "rule": rule.name, "r": r, "label": panel.label,
         "title": f"({panel.key}) {panel.label}" + ("" if not rule.uses_feedback else f" (r = {r})"),

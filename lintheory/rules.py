@@ -151,6 +151,15 @@ def factorised_p_update(W, Q, P, C, h, e):
     return Q.T @ (h @ e.T)
 
 
+def mirror_q_update(W, Q, P, h, e, lam):
+    """Weight mirror (Akrout et al. 2019), averaged over its noise: ``dQ = W^T P^T - (1 +
+    lam) Q``. In the mirror phase the layer's input is white noise ``z`` (variance 1) and
+    ``B`` learns Hebbian-ly from ``z`` and ``W z`` with unit decay, so ``Q`` relaxes to
+    ``W^T P^T`` at rate 1 (``lam`` adds the decay every rule has). Needs no error: it reads
+    the forward weights only through the layer's own response to noise."""
+    return W.T @ P.T - (1.0 + lam) * Q
+
+
 @dataclass(frozen=True, eq=False)
 class Rule:
     """One learning rule of linear networks of any depth (see the module docstring).
@@ -181,11 +190,13 @@ class Rule:
         where an entry of ``W`` crosses zero the flow jumps, discrete steps cross a step
         early or late, and SGD's gap to the ODE is not a clean power of the learning rate
         (it still shrinks with it).
-    predicts : "initial_p", "top_r" or None
+    predicts : "initial_p", "top_r", "final_p" or None
         What the theory predicts the two-layer network learns from small weights at
         ``r < d`` (``lintheory.experiments.predicted_mode_strengths``): the fixed point
         ``S Pi`` of the initial ``P`` (FA, KP-Q), that of Oja's limit, i.e. the top-r modes
-        (RAF, Oja-only, normative, factorised), or no prediction.
+        (RAF, Oja-only, normative), that of the rule's own final ``P`` (factorised: ``P``
+        keeps its initial entries in the modes it does not learn, so the top r modes are
+        learned only approximately; theory §6.2, derivations/08), or no prediction.
     """
 
     name: str
@@ -263,7 +274,7 @@ def _compile(fn, sig):
 
 LABELS = {"bp": "BP", "fa": "FA", "kp": "KP-Q", "raf": "RAF", "draf": "dRAF", "dfa": "DFA",
           "oja": "Oja-only", "normative": "normative", "sign": "sign-symmetry",
-          "factorised": "factorised"}
+          "factorised": "factorised", "mirror": "weight mirror"}
 
 RULES: dict[str, Rule] = {}
 """The registry: name -> :class:`Rule`. Every engine, test and check iterates over it."""
@@ -312,7 +323,11 @@ for _r in (
     Rule("factorised", "factorised local: dQ = h (P e)^T - lam Q, dP = (Q^T h) e^T (the "
          "gradients of <Q P, (dW)^T> through the factorisation)", factor_feedback,
          kp_q_update, factorised_p_update, equations="later version, factorised rule",
-         predicts="top_r"),
+         predicts="final_p"),
+    Rule("mirror", "weight mirror (Akrout et al. 2019), averaged over its noise: "
+         "dQ = W^T P^T - (1 + lam) Q, P fixed; B = Q P -> W^T P^T P (W^T at full rank with "
+         "an orthogonal P)", factor_feedback, mirror_q_update,
+         equations="weight mirror", predicts="initial_p"),
     Rule("sign", "sign-symmetry feedback: B = sign(W)^T (Liao, Leibo & Poggio 2016)",
          sign_feedback, uses_feedback=False, rotatable=False, smooth=False,
          equations="sign-symmetry"),

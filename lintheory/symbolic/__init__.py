@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (importing registers the checks)
     averaging,
     deep_checks,
     fixed_points,
+    later_rules,
     oja_saxe,
     rotation,
 )

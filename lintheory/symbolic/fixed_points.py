@@ -204,11 +204,11 @@ def check_family(flow=None):
 # ------------------------------------------------------------- RAF: top-r modes
 
 
-def oja_jacobian(flow, P, Syy, at):
+def oja_jacobian(flow, P, Syy, at, rule="raf"):
     """Jacobian of ``vec(dPbar)`` (flow's Oja part) with respect to ``vec(Pbar)`` at ``at``."""
     r, mm = P.shape
     dP = call_flow(flow, (sp.zeros(1, 1), sp.zeros(mm, 1), sp.zeros(1, r), P),
-                   sp.zeros(mm, 1), Syy, "raf")[3]
+                   sp.zeros(mm, 1), Syy, rule)[3]
     J = sp.Matrix(list(sp.Matrix(dP))).jacobian(list(P))
     return J.subs(dict(zip(list(P), list(at))))
 
@@ -234,7 +234,13 @@ def classify_eigenvalues(J):
 def check_raf_topr(flow=None):
     """Eq. 8-10, theory §5 (iii): RAF's Oja-stable Pbar spans the top-r modes, and then
     ``W2bar W1bar`` is the top-r part of S."""
-    flow = flow or default_flow()
+    return check_topr(flow or default_flow(), "raf")
+
+
+def check_topr(flow, rule):
+    """The top-r fixed point of a rule whose ``Pbar`` learns by Oja (RAF, Oja-only): Oja's
+    ``Pbar`` at the top-r subspace is stationary and stable (Jacobian), and the forward
+    weights grown from small ones stop at the top-r part of ``S``."""
     a, b, c, sig = sp.symbols("a b c sigma", positive=True)
     s = [a + b + c, b + c, c]  # s1 > s2 > s3 > 0
     S = _S(s)
@@ -244,13 +250,14 @@ def check_raf_topr(flow=None):
     Pstar = R * sp.eye(m)[:r, :]  # rows: orthonormal basis of span(e1, e2)
     P = symmat("p", r, m)
     dP = call_flow(flow, (sp.zeros(1, n), sp.zeros(m, 1), sp.zeros(1, r), Pstar),
-                   sp.zeros(m, n), Syy, "raf")[3]
+                   sp.zeros(m, n), Syy, rule)[3]
     stat = zero_outcome(dPbar_at_top_r=sp.Matrix(dP))
-    neg, zero, pos, und = classify_eigenvalues(oja_jacobian(flow, P, Syy, sp.eye(m)[:r, :]))
+    neg, zero, pos, und = classify_eigenvalues(oja_jacobian(flow, P, Syy, sp.eye(m)[:r, :],
+                                                            rule))
     if (zero, pos, und) != (r * (r - 1) // 2, 0, 0):
         return Outcome(False, f"Oja Jacobian at the top-r subspace: (neg, zero, pos, undecided)"
                        f" = {(neg, zero, pos, und)}, expected zero = {r * (r - 1) // 2}, no pos")
-    M = stationary_product(flow, "raf", S, Pstar, Syy=Syy)
+    M = stationary_product(flow, rule, S, Pstar, Syy=Syy)
     top = zero_outcome(M_minus_top_r_S=M - _S(s[:r]))
     return first_failure(stat, top, Outcome(True, "0", "stationary, stable, M = diag(s1, s2, 0)"))
 

@@ -57,6 +57,15 @@ def oja_no_decay(W1, W2, Q, P, Syx, Syy, rule, lam, wd, p_rate):
     return dW1, dW2, dQ, dP
 
 
+def p_reads_targets(W1, W2, Q, P, Syx, Syy, rule, lam, wd, p_rate):
+    """``dP = (rule's dP) + P Syy``: a Hebbian term on the target covariance added to every
+    learning ``P`` (it drives every column of ``Pbar``, learned mode or not)."""
+    dW1, dW2, dQ, dP = flow(W1, W2, Q, P, Syx, Syy, rule, lam, wd, p_rate)
+    if rule.learns_P:
+        dP = dP + p_rate * (P @ Syy)
+    return dW1, dW2, dQ, dP
+
+
 def _no_transpose(W, Q, P, e):
     return W @ e
 
@@ -149,6 +158,7 @@ FLOWS = {
     "q_sign_flip": q_sign_flip,
     "oja_sign_flip": oja_sign_flip,
     "oja_no_decay": oja_no_decay,
+    "p_reads_targets": p_reads_targets,
     "missing_transpose": missing_transpose,
     "transport_always": transport_always,
     "drop_feedback_row": drop_feedback_row,
