@@ -254,3 +254,24 @@ def test_new_rules_save_and_load(rule, rank, tmp_path):
     assert sorted(again) == sorted(state)
     for k, v in state.items():
         np.testing.assert_array_equal(again[k], v, err_msg=k)
+
+
+def test_train_command_takes_one_rule_per_layer(tmp_path, digits):
+    """``lintheory train --rule oja,raf`` (one per feedback layer) gives exactly the
+    numbers of the Python API with the same per-layer rules and ranks (a second route to
+    the same model), and names the result file after the rule list."""
+    from lintheory.cli import main
+
+    out = tmp_path / "r.json"
+    args = ["train", "--rule", "oja,raf", "--rank", "3,2", "--hidden", "16",
+            "--depth", "2", "--epochs", "2", "--lr", "2e-3", "--quiet", "--out", str(out)]
+    assert main(args) == 0
+    import json
+
+    got = json.loads(out.read_text())
+    assert got["config"]["rule"] == ["oja", "raf"]
+    ref = train(TrainConfig(rule=("oja", "raf"), rank=(3, 2),
+                            hidden=16, depth=2, epochs=2, lr=2e-3, seed=0), data=digits)
+    assert got["summary"]["test_acc"]["values"] == [ref["final"]["test_acc"]]
+    with pytest.raises(ValueError, match="comma-separated list"):
+        TrainConfig(rule="raf,nope")

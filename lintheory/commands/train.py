@@ -78,9 +78,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("model and rule")
     g.add_argument("--model", choices=MODELS, default=d.model, help="network kind")
     g.add_argument("--rule", default=d.rule,
-                   help=f"feedback rule, one of {', '.join(FEEDBACK_RULES)} (sign and "
+                   help=f"feedback rule, one of {', '.join(FEEDBACK_RULES)}, or one per "
+                        "feedback layer, comma-separated (e.g. raf,raf,oja,bp); sign and "
                         "mirror take no --rank: sign has no factors, mirror is Kolen-Pollack "
-                        "at full rank)")
+                        "at full rank")
     g.add_argument("--rank", type=_rank, default=None,
                    help="feedback rank: one integer for every layer or a comma list, one per "
                         "feedback layer; not with --rule bp, which has no feedback factors "
@@ -156,12 +157,13 @@ def check_rank_for_rule(rule: str, rank) -> None:
     (bp sends ``W^T e``: a rank would be ignored, and stored under another result key)."""
     from ..nn.feedback import FEEDBACK_RULES
 
-    cls = FEEDBACK_RULES.get(str(rule).lower())
-    if rank is not None and cls is not None and cls.transport:
+    names = str(rule).lower().split(",") if isinstance(rule, str) else list(rule)
+    classes = [FEEDBACK_RULES.get(str(n).strip().lower()) for n in names]
+    if rank is not None and classes and all(c is not None and c.transport for c in classes):
         others = ", ".join(k for k, c in FEEDBACK_RULES.items() if not c.transport)
         raise ValueError(f"--rank {rank if isinstance(rank, int) else ','.join(map(str, rank))}"
                          f" needs a rule with feedback factors Q, P ({others}); --rule "
-                         f"{cls.name} sends W^T e and has no rank")
+                         f"{rule} sends W^T e and has no rank")
 
 
 def model_paths(save_model, seeds) -> list:
@@ -259,12 +261,12 @@ def run(args) -> int:
         result["model_files"] = [str(p) for p in model_files]
     out = args.out
     if out is None:
-        out = f"results/train/{c0.model}_{c0.rule}_{result['key']}.json"
+        out = f"results/train/{c0.model}_{c0.rule_label}_{result['key']}.json"
     path = write_json(out, result)
     t = summary["test_acc"]
     rank = ("full" if c0.rank is None else
             ",".join(map(str, c0.rank)) if isinstance(c0.rank, tuple) else c0.rank)
-    print(f"{c0.dataset} {c0.model} {c0.rule} rank {rank}: test accuracy "
+    print(f"{c0.dataset} {c0.model} {c0.rule_label} rank {rank}: test accuracy "
           f"{100 * t['mean']:.2f}% (mean of {len(runs)} seed(s), std {100 * t['std']:.2f}) "
           f"-> {path}")
     return 0

@@ -18,19 +18,37 @@ OPTIMIZERS = ("adam", "sgd")
 DTYPES = ("float32", "float64")
 
 
+def _rules(rule) -> str | tuple:
+    """``rule`` as one lower-case name, or a tuple of them (one per feedback layer), each a
+    key of :data:`lintheory.nn.feedback.FEEDBACK_RULES`."""
+    from .feedback import FEEDBACK_RULES
+
+    names = rule.split(",") if isinstance(rule, str) else rule
+    if not isinstance(names, (list, tuple)) or not names:
+        raise ValueError(f"rule must be a rule name or a list of them, got {rule!r}")
+    names = tuple(str(n).strip().lower() for n in names)
+    for n in names:
+        if n not in FEEDBACK_RULES:
+            raise ValueError(f"rule must be one of {', '.join(FEEDBACK_RULES)} (or a comma-"
+                             f"separated list, one per feedback layer); got {n!r}")
+    return names[0] if len(names) == 1 and isinstance(rule, str) else names
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Every option of one training run (defaults: the digits MLP, 4 x 256 ReLU, BP).
 
-    ``rank`` is None (the rule's default / full), an int for all layers, or a tuple with
-    one entry per feedback layer. ``classes`` is None (all), an int ``c`` (first ``c``)
+    ``rule`` is one rule for every feedback layer, or one per feedback layer (a tuple,
+    or a comma-separated string such as ``"raf,raf,oja,bp"``). ``rank`` is None (the rule's
+    default / full), an int for all layers, or a tuple with one entry per feedback layer.
+    ``classes`` is None (all), an int ``c`` (first ``c``)
     or a tuple of labels. ``feedback_*`` options default (None) to the forward-weight
     values. ``model_kwargs`` are passed to ``build_model`` (e.g. ``dim``, ``heads``,
     ``blocks``, ``patch`` for the ViT; ``channels`` for the CNN).
     """
 
     model: str = "mlp"
-    rule: str = "bp"
+    rule: str | tuple = "bp"
     rank: int | tuple | None = None
     hidden: int | None = None
     depth: int | None = None
@@ -62,7 +80,7 @@ class TrainConfig:
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
         check_choice("model", self.model, MODELS)
-        set_("rule", str(self.rule).lower())
+        set_("rule", _rules(self.rule))
         if self.rank is not None:
             if isinstance(self.rank, (list, tuple)):
                 set_("rank", tuple(check_int("rank", r, low=1) for r in self.rank))
@@ -123,6 +141,11 @@ class TrainConfig:
             if not isinstance(value, dict):
                 raise ValueError(f"{name} must be a dict, got {type(value).__name__}")
             set_(name, dict(value))
+
+    @property
+    def rule_label(self) -> str:
+        """The rule for names and messages: ``raf``, or ``raf+raf+oja+bp`` per layer."""
+        return self.rule if isinstance(self.rule, str) else "+".join(self.rule)
 
     # -- serialisation ------------------------------------------------------------------
     def to_dict(self) -> dict:

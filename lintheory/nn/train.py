@@ -201,8 +201,8 @@ def _train(config, *, progress, data):
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=config.epochs, desc=f"{config.model} {config.rule}", unit="epoch",
-                   leave=True)
+        bar = tqdm(total=config.epochs, desc=f"{config.model} {config.rule_label}",
+                   unit="epoch", leave=True)
     t0 = time.perf_counter()
     step = 0
     steps_per_epoch = math.ceil(len(y) / config.batch_size)
