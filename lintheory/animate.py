@@ -34,21 +34,28 @@ def compute(task, panels=DEFAULT_PANELS, *, k=40, T=20.0, frames=60, scale=1e-3,
     return {"times": times, "panels": out}
 
 
-def make_animation(data, task, *, fps=12):
-    """Return ``(fig, matplotlib.animation.FuncAnimation)`` for :func:`compute`'s output."""
-    import matplotlib
+def make_animation(data, task, *, fps=12, k=None):
+    """Return ``(fig, matplotlib.animation.FuncAnimation)`` for :func:`compute`'s output.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Colours and line styles of the modes are :func:`lintheory.plots.mode_style`'s (the
+    same as in every figure); the map uses the diverging blue-red ``RdBu_r`` colormap,
+    safe for red-green colour blindness. The title line states the sizes (``k``: the
+    hidden width, if given).
+    """
     from matplotlib.animation import FuncAnimation
+
+    from .plots import GREYS, mode_style, sizes_text, style
 
     panels, times = data["panels"], data["times"]
     d = task.d
     q = min(task.m, task.n, d + 2)  # show the signal block and a little of the noise
     vmax = float(task.s[0])
-    fig, axes = plt.subplots(2, len(panels), figsize=(3.6 * len(panels), 6.4),
-                             gridspec_kw={"height_ratios": [1.1, 1]}, squeeze=False)
-    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, d))
+    with style() as Figure:
+        fig = Figure(figsize=(3.6 * len(panels), 6.6))
+        axes = fig.subplots(2, len(panels), gridspec_kw={"height_ratios": [1.1, 1]},
+                            squeeze=False)
+    sizes = sizes_text([("n", task.n), ("k", k), ("m", task.m), ("d", d),
+                        ("N", task.X.shape[0])])
     images, lines = [], []
     for j, p in enumerate(panels):
         ax = axes[0, j]
@@ -62,11 +69,12 @@ def make_animation(data, task, *, fps=12):
         ax.set_yticklabels(range(1, q + 1))
         images.append(im)
         ax = axes[1, j]
-        ls = [ax.plot([], [], color=colors[i], lw=2.2, label=f"mode {i + 1}")[0] for i in range(d)]
+        ls = [ax.plot([], [], color=mode_style(i)["color"], ls=mode_style(i)["ls"], lw=2.2,
+                      label=f"mode {i + 1}")[0] for i in range(d)]
         ax.set_xscale("log")
         ax.set_xlim(times[1], times[-1])
         ax.set_ylim(-0.05, 1.1)
-        ax.axhline(1.0, color="0.6", lw=0.8, ls=":")
+        ax.axhline(1.0, color=GREYS["grey"], lw=0.8, ls=":")
         ax.set_xlabel("time t")
         if j == 0:
             ax.set_ylabel(r"mode strength $a_i(t)$")
@@ -80,19 +88,37 @@ def make_animation(data, task, *, fps=12):
             im.set_data(p["M"][f, :q, :q])
             for i, line in enumerate(ls):
                 line.set_data(times[1 : f + 1], p["a"][1 : f + 1, i])
-        stamp.set_text(f"t = {times[f]:.3g}")
+        stamp.set_text(f"{sizes}     t = {times[f]:.3g}")
         return [*images, *(line for ls in lines for line in ls), stamp]
 
     anim = FuncAnimation(fig, draw, frames=len(times), interval=1000 / fps, blit=False)
     return fig, anim
 
 
-def save_gif(anim, path, *, fps=12):
-    """Write the animation to ``path`` atomically (Pillow writer)."""
+def save_gif(anim, path, *, fps=12, progress=False, staged=None):
+    """Write the animation to ``path`` atomically (Pillow writer); returns ``path``.
+
+    ``progress``: a tqdm bar over the frames while they are drawn (drawing takes most of
+    the command's time). ``staged``: a :class:`lintheory.io.StagedOutputs` to stage the
+    GIF in (committed with the other files of the output), instead of writing it now.
+    """
+    import contextlib
+
     from matplotlib.animation import PillowWriter
 
     from .io import atomic_path
 
-    with atomic_path(path, suffix=".gif") as tmp:
-        anim.save(tmp, writer=PillowWriter(fps=fps))
+    frames = getattr(anim, "_save_count", None)
+    callback = None
+    with contextlib.ExitStack() as stack:
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = stack.enter_context(tqdm(total=frames, desc="drawing GIF", unit="frame"))
+            callback = lambda i, n: bar.update(1)  # noqa: E731
+        if staged is not None:
+            tmp = staged.path(path, suffix=".gif")
+        else:
+            tmp = stack.enter_context(atomic_path(path, suffix=".gif"))
+        anim.save(tmp, writer=PillowWriter(fps=fps), progress_callback=callback)
     return path

@@ -120,31 +120,46 @@ def _deep_panel(job) -> dict:
 
 
 def plot_deep(data: dict):
-    """Grid: one row per depth, one column per rule; ODE lines, SGD markers, log time."""
-    from matplotlib.lines import Line2D
+    """Grid: one row per depth, one column per rule; ODE lines, SGD markers.
 
-    from .plots import label_mode_axes, mode_color, mode_panel, style
+    The time axis is linear from ``t = 0`` to the first positive output time and
+    logarithmic above (symlog), so every curve starts at ``t = 0`` with the small initial
+    weights (on a plain log axis the deep RAF panels, which learn their first modes
+    before ``T / 400``, would look pre-trained). The caption line states the sizes.
+    """
+    from .plots import caption, label_mode_axes, mode_handles, mode_panel, sizes_text, style
 
     panels = data["panels"]
     depths = sorted({p["depth"] for p in panels})
     ncols = len(panels) // len(depths)
     s = np.asarray(data["task"]["singular_values"], dtype=float)
     d = int(data["task"]["d"])
+    times = np.asarray(panels[0]["times"], dtype=float)
+    t1 = float(times[times > 0][0])
+    cfg = data.get("config", {})
     with style() as Figure:
-        fig = Figure(figsize=(3.0 * ncols, 2.4 * len(depths) + 0.8))
+        fig = Figure(figsize=(3.0 * ncols, 2.4 * len(depths) + 1.1))
         axes = fig.subplots(len(depths), ncols, sharex=True, sharey=True, squeeze=False)
         for ax, p in zip(axes.flat, panels):
-            mode_panel(ax, p, d, title_size="medium")
+            mode_panel(ax, p, d, title_size="medium", linear_below=t1)
         label_mode_axes(axes)
-        cfg = data.get("config", {})
-        handles = [Line2D([], [], color=mode_color(i), label=f"mode {i + 1} (s = {s[i]:.2f})")
-                   for i in range(d)]
-        handles += [Line2D([], [], color="k", label="ODE"),
-                    Line2D([], [], color="k", ls="none", marker="o", mfc="none",
-                           label=f"SGD (batch {cfg.get('batch')}, lr {cfg.get('lr')})")]
+        ticks = [0.0] + [10.0 ** e for e in range(0, 6) if t1 < 10.0 ** e <= times[-1]]
+        axes[0, 0].set_xticks(ticks, [f"{v:g}" for v in ticks])  # shared by every panel
+        sgd = None
+        if any(p.get("sgd") is not None for p in panels):
+            sgd = f"SGD (batch {cfg.get('batch')}, lr {cfg.get('lr')})"
+        handles = mode_handles(s, d, sgd_label=sgd)
         fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
                    bbox_to_anchor=(0.5, 0.0))
         height = fig.get_figheight()
-        fig.subplots_adjust(left=0.06, right=0.99, top=1 - 0.3 / height,
+        sizes = sizes_text([("n", cfg.get("n")), ("m", cfg.get("m")), ("d", cfg.get("d")),
+                            ("N", cfg.get("N")), ("width", cfg.get("width")),
+                            ("low rank", cfg.get("low_rank")),
+                            ("end-to-end init", cfg.get("product_init")),
+                            ("Q decay", cfg.get("lam")), ("T", cfg.get("T")),
+                            ("seed", cfg.get("seed"))])
+        caption(fig, f"Sizes: {sizes}. Time axis linear on [0, {t1:g}], logarithmic above.",
+                y=1 - 0.06 / height)
+        fig.subplots_adjust(left=0.06, right=0.99, top=1 - 0.55 / height,
                             bottom=1.0 / height, hspace=0.35, wspace=0.08)
     return fig

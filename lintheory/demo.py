@@ -35,15 +35,19 @@ class Context:
     figures: list = field(default_factory=list)
     numbers: dict = field(default_factory=dict)
 
-    def save(self, fig, name: str, numbers: dict) -> Path:
-        """Save ``fig`` as ``out_dir/name.png`` (+ ``.pdf``) and ``numbers`` as JSON."""
-        import matplotlib.pyplot as plt
+    def save(self, fig, name: str, numbers: dict, sizes: str = "") -> Path:
+        """Save ``fig`` as ``out_dir/name.png`` (+ ``.pdf``) and ``numbers`` as JSON, all
+        three or none (:func:`lintheory.io.atomic_outputs`); ``sizes`` becomes the
+        figure's caption line."""
+        from .io import atomic_outputs
+        from .plots import caption
 
-        from .io import save_figure, write_json
-
-        paths = save_figure(fig, self.out_dir / name)
-        plt.close(fig)
-        write_json(self.out_dir / f"{name}.json", numbers)
+        if sizes:
+            caption(fig, "Sizes: " + sizes, y=0.995)
+            fig.subplots_adjust(top=0.84)
+        with atomic_outputs() as out:
+            paths = out.save_figure(fig, self.out_dir / name)
+            out.write_json(self.out_dir / f"{name}.json", numbers)
         self.figures.append(paths[0])
         self.numbers[name] = numbers
         return paths[0]
@@ -67,14 +71,21 @@ def _task(fast: bool):
                      singular_values=[4, 3, 2, 1], seed=0)
 
 
-def _fig(ncols=1, width=6.0):
-    import matplotlib
+def _fig(ncols=1, width=6.0, height=4.0):
+    """A figure in the shared style (:mod:`lintheory.plots`; no pyplot) and its axes."""
+    from .plots import style
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, ncols, figsize=(width, 4))
+    with style() as Figure:
+        fig = Figure(figsize=(width, height))
+        axes = fig.subplots(1, ncols)
     return fig, axes
+
+
+def _sizes(task, **more) -> str:
+    from .plots import sizes_text
+
+    return sizes_text([("n", task.n), ("m", task.m), ("d", task.d), ("N", task.X.shape[0]),
+                       *more.items()])
 
 
 def _ascii(text: str) -> str:
@@ -86,10 +97,14 @@ def _fmt(a) -> str:
 
 
 def _mode_plot(ax, times, strengths, title, dashed=None):
+    from .plots import REFERENCE, mode_style
+
     for i in range(strengths.shape[1]):
-        (line,) = ax.plot(times, strengths[:, i], lw=2.5, label=f"mode {i + 1}")
+        st = mode_style(i)
+        ax.plot(times, strengths[:, i], lw=2.2, color=st["color"], ls=st["ls"],
+                label=f"mode {i + 1}")
         if dashed is not None:
-            ax.axhline(dashed[i], color=line.get_color(), ls="--", lw=1)
+            ax.axhline(dashed[i], **REFERENCE)
     ax.set_xscale("log")
     ax.set_xlabel("time t")
     ax.set_ylabel("mode strength $a_i(t)$")
@@ -100,14 +115,17 @@ def _mode_plot(ax, times, strengths, title, dashed=None):
 # ---------------------------------------------------------------------------- steps
 def step_task(ctx: Context) -> list[str]:
     """The linear teacher task and the SVD of Sigma_yx."""
+    from .plots import GREYS, OKABE_ITO
+
     task = _task(ctx.fast)
     fig, ax = _fig()
-    colors = ["C0"] * task.d + ["0.6"] * (task.s.size - task.d)
+    colors = [OKABE_ITO["blue"]] * task.d + [GREYS["grey"]] * (task.s.size - task.d)
     ax.bar(np.arange(1, task.s.size + 1), task.s, color=colors)
     ax.set_xlabel("mode i")
     ax.set_ylabel("singular value $s_i$ of $\\Sigma_{yx}$")
     ax.set_title("the task: d = 4 signal modes (blue) and noise (grey)")
-    path = ctx.save(fig, "01_task_svd", {"s": task.s, "d": task.d, "N": task.X.shape[0]})
+    path = ctx.save(fig, "01_task_svd", {"s": task.s, "d": task.d, "N": task.X.shape[0]},
+                    _sizes(task))
     return [f"n={task.n} inputs, m={task.m} outputs, N={task.X.shape[0]} samples, "
             f"task rank d={task.d}",
             f"singular values: signal {_fmt(task.s[:task.d])}, "
@@ -131,15 +149,20 @@ def step_saxe(ctx: Context) -> list[str]:
     e = np.exp(2 * s * times[:, None])
     closed = e / (e - 1 + s / scale**2)          # a(t) / s, with a0 = scale^2
     err = float(np.abs(traj.mode_strengths - closed).max())
+    from .plots import REFERENCE, mode_style
+
     fig, ax = _fig()
     for i in range(task.d):
-        ax.plot(times, traj.mode_strengths[:, i], lw=2.5, label=f"mode {i + 1}, s={s[i]:.2f}")
-        ax.plot(times, closed[:, i], "k:", lw=1)
+        st = mode_style(i)
+        ax.plot(times, traj.mode_strengths[:, i], lw=2.2, color=st["color"], ls=st["ls"],
+                label=f"mode {i + 1}, s={s[i]:.2f}")
+        ax.plot(times, closed[:, i], **REFERENCE)
     ax.set_xlabel("time t")
     ax.set_ylabel("mode strength $a_i(t)$")
-    ax.set_title("BP: ODE (colour) and Saxe closed form (dotted)")
+    ax.set_title("BP: ODE (colour) and Saxe closed form (black dashed)")
     ax.legend(frameon=False)
-    path = ctx.save(fig, "02_bp_vs_saxe", {"max_abs_error": err, "s": s})
+    path = ctx.save(fig, "02_bp_vs_saxe", {"max_abs_error": err, "s": s},
+                    _sizes(task, k=40, **{"init scale": scale}))
     return [f"max |ODE - closed form| over all modes and times = {err:.1e}",
             f"final mode strengths {_fmt(traj.mode_strengths[-1])}",
             f"figure: {path}"]
@@ -161,8 +184,9 @@ def step_fa_stall(ctx: Context) -> list[str]:
     reached = traj.mode_strengths[-1]
     fig, ax = _fig()
     _mode_plot(ax, times, traj.mode_strengths,
-               f"FA, fixed rank-{r} feedback: stalls at $S\\Pi$ (dashed)", dashed=pred)
-    path = ctx.save(fig, "03_fa_stalls", {"predicted": pred, "reached": reached, "r": r})
+               f"FA, fixed rank-{r} feedback: stalls at $S\\Pi$ (black dashed)", dashed=pred)
+    path = ctx.save(fig, "03_fa_stalls", {"predicted": pred, "reached": reached, "r": r},
+                    _sizes(task, k=40, r=r))
     rows = [("a_i predicted by S Pi", _fmt(pred)),
             (f"a_i reached at t={times[-1]:g}", _fmt(reached)),
             ("max difference", f"{np.abs(pred - reached).max():.1e}")]
@@ -186,7 +210,7 @@ def step_raf(ctx: Context) -> list[str]:
     _mode_plot(ax, times, traj.mode_strengths, f"RAF, rank r = {r}: the top {r} modes")
     reached = traj.mode_strengths[-1]
     path = ctx.save(fig, "04_raf_top_modes", {"reached": reached, "r": r,
-                                              "principal_cos": cos})
+                                              "principal_cos": cos}, _sizes(task, k=40, r=r))
     return [f"mode strengths at t={times[-1]:g}: {_fmt(reached)}   (theory: 1, 1, 0, 0)",
             f"P's rows vs the top-{r} eigenvectors of Sigma_yy: principal-angle "
             f"cosines {_fmt(cos)}",
@@ -198,14 +222,12 @@ VERIFY_CHECKS = ("fp.spi.matrix", "kp.align.matrix", "oja.stationary", "saxe.flo
 
 def step_verify(ctx: Context) -> list[str]:
     """A few symbolic checks (SymPy) of the derivations behind the last three steps."""
-    import matplotlib.pyplot as plt
-
     from .symbolic import CHECKS
 
     results = [CHECKS[name].run() for name in VERIFY_CHECKS]
     lines = [f"{r.status:<8}  {r.name:<16} ({_ascii(r.equations)}, {r.seconds:.1f} s)"
              for r in results]
-    fig, ax = plt.subplots(figsize=(6, 0.5 + 0.4 * len(results)))
+    fig, ax = _fig(height=0.5 + 0.4 * len(results))
     ax.axis("off")
     ax.table(cellText=[[r.name, r.equations, r.status] for r in results],
              colLabels=["check", "equations", "result"], loc="center", cellLoc="left")
@@ -227,16 +249,23 @@ def step_digits(ctx: Context) -> list[str]:
         base = TrainConfig(hidden=128, depth=3, epochs=10, lr=3e-3, feedback_lr=1e-2)
     runs = {"BP": base.replace(rule="bp"), "RAF r=10": base.replace(rule="raf", rank=10)}
     hists = {k: train(c, data=data, progress=not ctx.quiet) for k, c in runs.items()}
+    from .plots import REFERENCE, series_style
+
     fig, ax = _fig()
-    for name, h in hists.items():
-        ax.plot(h["epoch"], h["test_acc"], "o-", lw=2.5, label=name)
+    for i, (name, h) in enumerate(hists.items()):
+        st = REFERENCE if name == "BP" else {"color": series_style(0)["color"]}
+        ax.plot(h["epoch"], 100 * np.asarray(h["test_acc"]), marker="os"[i % 2],
+                lw=2.0 if name != "BP" else 1.4, label=name,
+                **{k: v for k, v in st.items() if k != "lw"})
     ax.set_xlabel("epoch")
-    ax.set_ylabel("test accuracy")
+    ax.set_ylabel("test accuracy (%)")
     ax.set_title(f"digits (8x8, CPU, not CIFAR): MLP {base.depth} x {base.hidden}")
     ax.legend(frameon=False)
     path = ctx.save(fig, "06_digits_raf_vs_bp",
                     {k: {"test_acc": h["test_acc"], "config": h["config"]}
-                     for k, h in hists.items()})
+                     for k, h in hists.items()},
+                    f"1,797 images of 8x8 digits, MLP {base.depth} x {base.hidden}, "
+                    f"{base.epochs} epochs, RAF rank 10")
     angles = [f["angle_deg"] for f in hists["RAF r=10"]["feedback"]]
     return [f"{name:<9} test accuracy {h['test_acc'][-1]:.3f} after {len(h['epoch'])} "
             f"epochs ({h['seconds_total']:.1f} s)" for name, h in hists.items()] + [
@@ -324,9 +353,6 @@ def run_demo(out_dir="figures/demo", *, fast: bool = False, quiet: bool = False,
              steps: list[Step] | None = None, echo=print) -> Context:
     """Run the tour, printing the narration through ``echo`` (nothing but the final
     summary line when ``quiet``). Returns the :class:`Context` (figures, numbers)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     steps = STEPS if steps is None else steps
     ctx = Context(out_dir=Path(out_dir), fast=bool(fast), quiet=bool(quiet))
     say = (lambda *a: None) if quiet else echo

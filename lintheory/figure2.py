@@ -21,7 +21,7 @@ from .experiments import (
     simulate,
 )
 from .init import make_init
-from .plots import label_mode_axes, mode_color, mode_panel, style
+from .plots import label_mode_axes, mode_panel, style
 from .rules import get_rule
 from .task import make_task
 
@@ -265,25 +265,29 @@ def plot_figure2(data: dict, *, ncols: int = 3):
     data : dict
         As returned by :func:`figure2_data` (arrays or lists):
         ``panels`` (each with ``title``, ``times``, ``ode`` (T, d), optional ``sgd_times``,
-        ``sgd`` (T', d) and ``prediction`` (d,)) and ``task.singular_values``.
+        ``sgd`` (T', d) and ``prediction`` (d,)), ``task.singular_values`` and ``config``
+        (the sizes, stated in the caption line).
     ncols : int
         Panels per row.
 
     Returns
     -------
     matplotlib.figure.Figure
-        Log time axis; one colour per mode; dashed horizontal lines are the fixed-point
-        prediction ``a_i = [S Pi]_ii / s_i`` of theory §5 where the panel has one.
+        Log time axis; one colour, line style and marker per mode
+        (:func:`lintheory.plots.mode_style`); black dashed lines (drawn above the curves)
+        are the fixed-point prediction ``a_i = [S Pi]_ii / s_i`` of theory §5 in the
+        panels that have one, which the legend names.
     """
-    from matplotlib.lines import Line2D
+    from .plots import caption, mode_handles, panel_range
 
     panels = data["panels"]
     s = np.asarray(data["task"]["singular_values"], dtype=float)
     d = int(data["task"]["d"])
     nrows = -(-len(panels) // ncols)
     ncols = min(ncols, len(panels))
+    legend_rows = 2 if ncols >= 3 else 4  # a narrow figure stacks its legend higher
     with style() as Figure:
-        fig = Figure(figsize=(3.6 * ncols, 2.7 * nrows + 0.6))
+        fig = Figure(figsize=(3.6 * ncols, 2.7 * nrows + 0.9 + 0.2 * (legend_rows - 2)))
         axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
         for ax in axes.flat[len(panels):]:
             ax.set_visible(False)
@@ -295,16 +299,29 @@ def plot_figure2(data: dict, *, ncols: int = 3):
         sgd_label = "SGD"
         if "batch" in cfg and "lr" in cfg:
             sgd_label = f"SGD (batch {cfg['batch']}, lr {cfg['lr']:g})"
-        handles = [Line2D([], [], color=mode_color(i), label=f"mode {i + 1} (s = {s[i]:.2f})")
-                   for i in range(d)]
-        handles += [
-            Line2D([], [], color="k", label="ODE"),
-            Line2D([], [], color="k", ls="none", marker="o", mfc="none", label=sgd_label),
-            Line2D([], [], color="k", ls="--", lw=1.0, label=r"fixed point $S\,\Pi$"),
-        ]
-        fig.legend(handles=handles, loc="lower center", ncol=-(-len(handles) // 2),
-                   frameon=False, bbox_to_anchor=(0.5, 0.0))
+        with_pred = [p["key"] for p in panels if p.get("prediction") is not None]
+        ref = None
+        if with_pred:
+            ref = r"predicted fixed point $S\,\Pi$, panels " + panel_range(with_pred)
+        handles = mode_handles(s, d, sgd_label=sgd_label, reference_label=ref)
+        fig.legend(handles=handles, loc="lower center",
+                   ncol=-(-len(handles) // legend_rows), frameon=False,
+                   bbox_to_anchor=(0.5, 0.0))
         height = fig.get_figheight()
-        fig.subplots_adjust(left=0.07, right=0.99, top=1 - 0.3 / height, bottom=1.2 / height,
-                            hspace=0.32, wspace=0.08)
+        caption(fig, _sizes_line(cfg), y=1 - 0.06 / height)
+        fig.subplots_adjust(left=0.07 if ncols >= 3 else 0.1, right=0.99,
+                            top=1 - 0.6 / height,
+                            bottom=(0.8 + 0.2 * legend_rows) / height, hspace=0.32,
+                            wspace=0.08)
     return fig
+
+
+def _sizes_line(cfg: dict) -> str:
+    """The caption line: task and network sizes of a Figure 2 config dict."""
+    from .plots import sizes_text
+
+    text = sizes_text([("n", cfg.get("n")), ("k", cfg.get("k")), ("m", cfg.get("m")),
+                       ("d", cfg.get("d")), ("N", cfg.get("N")),
+                       ("r_low", cfg.get("r_low")), ("noise sigma", cfg.get("sigma")),
+                       ("init scale", cfg.get("init_scale")), ("seed", cfg.get("seed"))])
+    return "Sizes: " + text if text else ""

@@ -298,57 +298,131 @@ def minimal_ranks(panel_c: dict, tolerance: float = 0.02) -> dict:
     return out
 
 
-def plot_figure3(data: dict, *, note: str = ""):
-    """Draw the panels of :func:`collect`'s data; returns a matplotlib Figure."""
-    import matplotlib
+MIN_SPAN = 20.0
+"""Every panel's accuracy axis spans at least this many percentage points, so a gap of a
+point or two never fills a panel (the panels' ranges are comparable)."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+
+def _sizes_line(cfg: dict, panels) -> str:
+    """The caption's sizes: the MLP (panels a-d), the CNN (e), the ViT (f), the seeds."""
+    if not cfg:
+        return ""
+    parts = []
+    if set(panels) & set("abcd"):
+        parts.append(f"MLP {cfg.get('depth')} x {cfg.get('hidden')}"
+                     + (" + BatchNorm" if cfg.get("batchnorm") else "")
+                     + f", {cfg.get('epochs')} epochs, batch {cfg.get('batch_size')}")
+    if "e" in panels:
+        ch = ",".join(str(c) for c in cfg.get("cnn_channels", ()))
+        parts.append(f"CNN channels {ch}, dense {cfg.get('cnn_hidden')}, "
+                     f"{cfg.get('cnn_epochs')} epochs")
+    if "f" in panels:
+        parts.append(f"ViT dim {cfg.get('vit_dim')}, depth {cfg.get('vit_depth')}, "
+                     f"{cfg.get('vit_heads')} heads, {cfg.get('vit_epochs')} epochs")
+    seeds = cfg.get("seeds")
+    if seeds:
+        parts.append(f"{len(seeds)} seeds")
+    return "Sizes: " + "; ".join(parts)
+
+
+def _ylim(ax, values) -> None:
+    """Accuracy axis (in %): the data with a margin, at least :data:`MIN_SPAN` wide."""
+    lo, hi = float(np.min(values)), float(np.max(values))
+    top = min(100.0, hi + 0.08 * max(hi - lo, MIN_SPAN))
+    bottom = min(lo - 0.05 * max(hi - lo, MIN_SPAN), top - MIN_SPAN)
+    ax.set_ylim(max(0.0, bottom), top)
+
+
+def plot_figure3(data: dict, *, note: str = ""):
+    """Draw the panels of :func:`collect`'s data (or of the command's JSON, whose
+    ``config`` gives the sizes of the caption); returns a matplotlib Figure.
+
+    Accuracy is drawn in % (as in the README); every panel's axis spans at least
+    :data:`MIN_SPAN` points. Points: mean +- std over seeds (error bars), one
+    :func:`lintheory.plots.series_style` per series; BP is the black dashed line with a
+    grey band (mean +- std); in (c) each class count has its own BP line (thin, dashed,
+    its series' colour and open marker) and a ring marks the smallest rank within 2
+    points of that BP.
+    """
+    from matplotlib.lines import Line2D
+
+    from .plots import BAND, REFERENCE, caption, series_style, style
 
     panels = [p for p in PANELS if p in data["panels"]]
     ncols = min(3, len(panels)) or 1
     nrows = max(1, math.ceil(len(panels) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.6 * nrows), squeeze=False)
-    for ax in axes.ravel()[len(panels):]:
-        ax.axis("off")
-    for ax, key in zip(axes.ravel(), panels):
-        d = data["panels"][key]
-        colors = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"])
-        bp_colors = {}
-        for name, pts in d["series"].items():
-            color = next(colors)
-            x = [q["x"] for q in pts]
-            ax.errorbar(x, [q["mean"] for q in pts], yerr=[q["std"] for q in pts],
-                        marker="o", ms=4, capsize=3, color=color, label=name)
-            bp_colors[name.split()[0]] = color
-        xs = [q["x"] for pts in d["series"].values() for q in pts] or [1]
-        for name, s in d["bp"].items():
-            color = bp_colors.get(name.split()[1], "k") if key == "c" else "k"
-            ax.axhline(s["mean"], color=color, ls="--", lw=1,
-                       label=name if key != "c" else None)
-            ax.axhspan(s["mean"] - s["std"], s["mean"] + s["std"], color=color, alpha=0.12)
-        if key == "c":
-            ax.plot([], [], "k--", lw=1, label="BP (same classes)")
-            for c, r in d.get("minimal_rank", {}).items():
-                if r is not None:
-                    ax.axvline(r, color=bp_colors.get(c, "k"), ls=":", lw=1)
-        if key == "e":
-            ax.set_xscale("log", base=2)
-            ax.set_xlabel("feedback rank / layer width")
-            ax.set_xticks(sorted(set(xs)), [f"1/{round(1 / v)}" if v < 1 else "1"
-                                            for v in sorted(set(xs))])
-        else:
-            ax.set_xscale("log", base=2)
-            ax.set_xlabel("feedback rank r")
-            ax.set_xticks(sorted(set(xs)), [str(v) for v in sorted(set(xs))])
-        ax.minorticks_off()
-        ax.set_ylabel("test accuracy")
-        ax.set_title(d["title"], fontsize=10)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
-    title = "Accuracy against feedback rank (RAF)"
-    if note:
-        title += f" -- {note}"
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+    with style() as Figure:
+        fig = Figure(figsize=(4.6 * ncols, 3.6 * nrows + 1.0))
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+        for ax in axes.ravel()[len(panels):]:
+            ax.axis("off")
+        for ax, key in zip(axes.ravel(), panels):
+            _panel3(ax, key, data["panels"][key], Line2D, BAND, REFERENCE, series_style)
+        title = "Accuracy against feedback rank (RAF)"
+        if note:
+            title += f" -- {note}"
+        n_seeds = len(data.get("config", {}).get("seeds", ())) or "the"
+        explain = (f"Points: mean ± std over {n_seeds} seeds of the final-epoch test "
+                   "accuracy. Black dashed line and grey band: BP, mean ± std. (c): BP on "
+                   "the same classes (thin dashed, open markers); ring: the smallest rank "
+                   f"within 2 points of that BP. Each y-axis spans at least {MIN_SPAN:g} "
+                   "points.")
+        lines = [title, _sizes_line(data.get("config", {}), panels), explain]
+        height = fig.get_figheight()
+        caption(fig, "\n".join(x for x in lines if x), y=1 - 0.05 / height, fontsize=9)
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.8 / height))
     return fig
+
+
+def _panel3(ax, key, d, Line2D, BAND, REFERENCE, series_style) -> None:
+    shown = []
+    styles = {}
+    for i, (name, pts) in enumerate(d["series"].items()):
+        st = series_style(i)
+        styles[name.split()[0]] = st
+        y = [100 * q["mean"] for q in pts]
+        ax.errorbar([q["x"] for q in pts], y, yerr=[100 * q["std"] for q in pts],
+                    marker=st["marker"], ls=st["ls"], ms=4, capsize=3, color=st["color"],
+                    label=name)
+        shown += [100 * (q["mean"] + sgn * q["std"]) for q in pts for sgn in (-1, 1)]
+    xs = sorted({q["x"] for pts in d["series"].values() for q in pts}) or [1]
+    for name, s in d["bp"].items():
+        m, sd = 100 * s["mean"], 100 * s["std"]
+        shown += [m - sd, m + sd]
+        if key == "c":
+            st = styles.get(name.split()[1])
+            if st is None:
+                continue
+            ax.plot(xs, [m] * len(xs), color=st["color"], ls=REFERENCE["ls"], lw=1.0,
+                    marker=st["marker"], mfc="none", ms=4, zorder=4)
+            ax.axhspan(m - sd, m + sd, color=st["color"], alpha=0.12, lw=0)
+        else:
+            ax.axhline(m, label=name, **REFERENCE)
+            ax.axhspan(m - sd, m + sd, **BAND)
+    if key == "c":
+        ax.plot([], [], color="k", ls=REFERENCE["ls"], lw=1.0, marker="o", mfc="none", ms=4,
+                label="BP (same classes)")
+        series = list(d["series"].items())
+        for c, r in d.get("minimal_rank", {}).items():
+            hit = [(i, q) for i, (name, pts) in enumerate(series) if name.split()[0] == c
+                   for q in pts if q["x"] == r]
+            for i, q in hit:
+                st = series_style(i)
+                ax.plot([r], [100 * q["mean"]], ls="none", marker=st["marker"], ms=12,
+                        mfc="none", mew=1.0, color=st["color"], zorder=5)
+        ax.plot([], [], ls="none", marker="o", ms=9, mfc="none", color="k",
+                label="smallest rank within 2 points")
+    ax.set_xscale("log", base=2)
+    if key == "e":
+        ax.set_xlabel("feedback rank / layer width")
+        ax.set_xticks(xs, [f"1/{round(1 / v)}" if v < 1 else "1" for v in xs])
+    else:
+        ax.set_xlabel("feedback rank r")
+        ax.set_xticks(xs, [str(v) for v in xs])
+    ax.minorticks_off()
+    if shown:
+        _ylim(ax, shown)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(d["title"], fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")

@@ -319,16 +319,20 @@ def _label(c) -> str:
 def plot_figure4(data: dict, *, note: str = ""):
     """Montages of each condition's fields (seed 0) and the two indices against the rank
     into the retina; returns a matplotlib Figure."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .plots import BAND, OKABE_ITO, REFERENCE, series_style, style
 
     conds = data["conditions"]
     n_cols = max(len(c["example_fields"]) for c in conds)
-    fig = plt.figure(figsize=(0.8 * n_cols + 8.5, max(5.5, 0.9 * len(conds) + 1.2)))
+    with style() as Figure:
+        fig = Figure(figsize=(0.8 * n_cols + 8.5, max(5.5, 0.9 * len(conds) + 1.2)))
+        _draw_figure4(fig, data, conds, n_cols, note, BAND, OKABE_ITO, REFERENCE,
+                      series_style)
+    return fig
+
+
+def _draw_figure4(fig, data, conds, n_cols, note, BAND, OKABE_ITO, REFERENCE, series_style):
     outer = fig.add_gridspec(1, 2, width_ratios=(n_cols + 2.5, 5.5), wspace=0.08,
-                             left=0.13, right=0.98, top=0.9, bottom=0.1)
+                             left=0.13, right=0.98, top=0.88, bottom=0.1)
     left = outer[0].subgridspec(len(conds), n_cols, wspace=0.08, hspace=0.25)
     right = outer[1].subgridspec(2, 1, hspace=0.35)
     for row, c in enumerate(conds):
@@ -342,25 +346,28 @@ def plot_figure4(data: dict, *, note: str = ""):
             if j == 0:
                 ax.set_ylabel(_label(c), rotation=0, ha="right", va="center", fontsize=7)
     raf = [c for c in conds if c["series"] == "RAF"]
-    styles = {"BP": ("k", "-"), "BP bottleneck": ("#0072B2", "--"),
-              "dRAF bottleneck": ("#D55E00", ":")}
+    raf_style = series_style(0)
+    styles = {"BP": dict(REFERENCE),
+              "BP bottleneck": {"color": OKABE_ITO["orange"], "ls": series_style(1)["ls"],
+                                "lw": 1.2},
+              "dRAF bottleneck": {"color": OKABE_ITO["reddish purple"],
+                                  "ls": series_style(3)["ls"], "lw": 1.2}}
     for k, name in enumerate(("orientedness", "isotropy")):
         ax = fig.add_subplot(right[k])
         if raf:
             ax.errorbar([c["x"] for c in raf], [c[name]["mean"] for c in raf],
-                        yerr=[c[name]["std"] for c in raf], marker="o", color="#009E73",
-                        capsize=3, label="RAF (rank into retina)")
+                        yerr=[c[name]["std"] for c in raf], marker=raf_style["marker"],
+                        color=raf_style["color"], capsize=3, label="RAF (rank into retina)")
             for c in raf:
                 ax.plot([c["x"]] * len(c[f"{name}_seed_means"]), c[f"{name}_seed_means"],
-                        "x", color="#009E73", ms=4, alpha=0.7)
+                        "x", color=raf_style["color"], ms=4, alpha=0.7)
         for c in conds:
             if c["series"] in styles and c[name]["mean"] is not None:
-                col, ls = styles[c["series"]]
-                ax.axhline(c[name]["mean"], color=col, ls=ls, lw=1.2, label=_label(c))
+                ax.axhline(c[name]["mean"], label=_label(c), **styles[c["series"]])
         b = data.get("baseline")
         if b:
             m, s = b[name]["mean"], b[name]["std"]
-            ax.axhspan(m - s, m + s, color="0.6", alpha=0.3, label="white-noise fields")
+            ax.axhspan(m - s, m + s, label="white-noise fields", **BAND)
         ax.set_xscale("log", base=2)
         xs = sorted({c["x"] for c in raf}) or [1]
         ax.set_xticks(xs, [str(x) for x in xs])
@@ -373,8 +380,7 @@ def plot_figure4(data: dict, *, note: str = ""):
         if k == 0:
             ax.legend(fontsize=6, loc="best")
     title = "Retinal receptive fields (seed 0; mean gradient over images) vs error dimensionality"
-    fig.suptitle(title + (f"\n{note}" if note else ""), fontsize=10)
-    return fig
+    fig.suptitle(title + (f"\nSizes: {note}" if note else ""), fontsize=10)
 
 
 def data_note(cfg: Figure4Config) -> str:

@@ -33,7 +33,7 @@ from lintheory.cli import main
 SMALL = ["--n", "6", "--k", "8", "--m", "5", "--d", "3", "--samples", "60", "--quiet"]
 SIM = ["simulate", *SMALL, "--T", "2", "--points", "5", "--out", "run.json"]
 FIG2 = ["figure2", *SMALL, "--rank-low", "1", "--T", "2", "--points", "5", "--sgd-points", "3",
-        "--lr", "0.05", "--batch", "10", "--out-dir", "figs"]
+        "--lr", "0.05", "--batch", "10", "--out", "figs/figure2"]
 ANIM = ["animate", "--n", "6", "--k", "8", "--m", "5", "--d", "3", "--samples", "60", "--T", "1",
         "--frames", "3", "--quiet", "--out", "anim/a.gif"]
 # online SGD with lr = 2 on this task blows up within a few steps
@@ -42,7 +42,7 @@ DIVERGE = ["--method", "sgd", "--rule", "bp", "--lr", "2", "--batch", "online", 
 TRAIN = ["train", "--hidden", "8", "--depth", "1", "--epochs", "1", "--quiet", "--out", "t.json"]
 TRAIN_NO_SIZE = ["train", "--epochs", "1", "--quiet", "--out", "t.json"]
 FDEEP = ["figure-deep", "--depths", "2,3", "--width", "6", "--n", "6", "--m", "5", "--d", "3",
-         "--N", "60", "--low-rank", "1", "--T", "2", "--quiet", "--out", "fd/f"]
+         "--samples", "60", "--low-rank", "1", "--T", "2", "--quiet", "--out", "fd/f"]
 SWEEP = ["sweep", "--workers", "1", "--quiet", "--results", "res"]
 FIG3 = ["figure3", "--quick", "--panels", "a", "--epochs", "1", "--seeds", "1", "--ranks", "1",
         "--workers", "1", "--quiet", "--results", "res3", "--out", "fig3/f"]
@@ -102,8 +102,9 @@ CASES = [
     ("fig2-T-0", [*FIG2, "--T", "0"], "T (final time) must be in (0.0, inf), got 0.0"),
     ("fig2-seed-negative", [*FIG2, "--seed", "-1"], "seed must be in [0, inf), got -1"),
     ("fig2-k-text", [*FIG2, "--k", "wide"], "argument --k: invalid int value: 'wide'"),
-    ("fig2-out-dir-is-a-file", [*FIG2, "--out-dir", "afile"], "cannot create output folder afile"),
-    ("fig2-out-dir-unwritable", [*FIG2, "--out-dir", "afile/sub"],
+    ("fig2-out-dir-is-a-file", [*FIG2, "--out", "afile/figure2"],
+     "cannot create output folder afile"),
+    ("fig2-out-dir-unwritable", [*FIG2, "--out", "afile/sub/figure2"],
      "cannot create output folder afile/sub: Not a directory"),
     ("fig2-diverges", [*FIG2, "--T", "20", "--lr", "2", "--batch", "online", "--init-scale",
                        "0.5"], "SGD (bp, batch=online) diverged at step 3 (t = 6)"),
@@ -202,7 +203,7 @@ CASES = [
     ("fdeep-lam-negative", [*FDEEP, "--lam", "-1"], "lam must be in [0.0, inf), got -1.0"),
     ("fdeep-product-init-0", [*FDEEP, "--product-init", "0"], "argument --product-init: expected"),
     ("fdeep-seed-negative", [*FDEEP, "--seed", "-1"], "seed must be in [0, inf), got -1"),
-    ("fdeep-too-few-samples", [*FDEEP, "--N", "2"], "N (samples) must be >= n = 6"),
+    ("fdeep-too-few-samples", [*FDEEP, "--samples", "2"], "N (samples) must be >= n = 6"),
     ("fdeep-out-unwritable", [*FDEEP, "--out", "afile/f"], "cannot create output folder afile"),
     ("fdeep-diverges", [*FDEEP, "--lr", "5", "--T", "50"],
      "SGD (bp, batch=20) diverged at step 4 (t = 20)"),

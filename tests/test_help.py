@@ -38,6 +38,8 @@ def _options():
         for action in parser._actions:
             if isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
                 continue
+            if action.help == argparse.SUPPRESS:  # a deprecated alias, not in --help
+                continue                          # (tests/test_deprecated_names.py)
             label = action.option_strings[0] if action.option_strings else action.dest
             yield pytest.param(name, label, id=f"{name} {label}")
 

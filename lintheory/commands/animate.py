@@ -13,7 +13,9 @@ DESCRIPTION = (
     "Integrates the averaged dynamics (theory §4) for BP, low-rank FA and low-rank RAF from the "
     "same small initial weights and writes an animated GIF: the rotated map W2bar W1bar (top; "
     "its diagonal fills in as modes are learned) and the mode strengths a_i(t) (bottom). "
-    "FA with r < d stalls at a random projection of the task; RAF learns the top r modes."
+    "FA with r < d stalls at a random projection of the task; RAF learns the top r modes. "
+    "Writes OUT (the GIF) and OUT with .json (every curve) together; a progress bar shows "
+    "the frames being drawn (--quiet hides it)."
 )
 
 
@@ -37,13 +39,14 @@ def run(args) -> int:
     """``lintheory animate``: write the GIF and its JSON; returns 0."""
     from .. import __version__
     from ..animate import compute, make_animation, save_gif
-    from ..io import check_output_path, write_json
+    from ..io import atomic_outputs, check_output_path
     from ..task import make_task
 
     if args.frames < 2:
         raise ValueError(f"--frames must be >= 2, got {args.frames}")
     if args.out.suffix.lower() != ".gif":
         raise ValueError(f"--out must end in .gif, got {args.out}")
+
     task = make_task(args.n, args.m, args.d, args.samples, seed=args.seed)
     if args.rank > task.m:
         raise ValueError(f"--rank must be in [1, {task.m}] (m), got {args.rank}")
@@ -51,17 +54,18 @@ def run(args) -> int:
     panels = (("bp", None), ("fa", args.rank), ("raf", args.rank))
     data = compute(task, panels, k=args.k, T=args.T, frames=args.frames, seed=args.seed + 1,
                    progress=not args.quiet)
-    fig, anim = make_animation(data, task, fps=args.fps)
-    save_gif(anim, args.out, fps=args.fps)
-    write_json(args.out.with_suffix(".json"), {
-        "lintheory_version": __version__,
-        "parameters": {"rank": args.rank, "T": args.T, "frames": args.frames, "fps": args.fps,
-                       "seed": args.seed},
-        "times": data["times"],
-        "panels": [{"rule": p["rule"], "r": p["r"], "mode_strengths": p["a"]}
-                   for p in data["panels"]],
-        "task": task.params(), "k": args.k,
-    })
+    fig, anim = make_animation(data, task, fps=args.fps, k=args.k)
+    with atomic_outputs() as staged:  # the GIF and its JSON together, or neither
+        save_gif(anim, args.out, fps=args.fps, progress=not args.quiet, staged=staged)
+        staged.write_json(args.out.with_suffix(".json"), {
+            "lintheory_version": __version__,
+            "parameters": {"rank": args.rank, "T": args.T, "frames": args.frames,
+                           "fps": args.fps, "seed": args.seed},
+            "times": data["times"],
+            "panels": [{"rule": p["rule"], "r": p["r"], "mode_strengths": p["a"]}
+                       for p in data["panels"]],
+            "task": task.params(), "k": args.k,
+        })
     if not args.quiet:
         print(f"wrote {args.out} and {args.out.with_suffix('.json')}")
     return 0

@@ -19,7 +19,8 @@ ORDER = 5
 def add_arguments(parser) -> None:
     """Add the options of ``lintheory demo`` to ``parser``."""
     parser.add_argument("--out-dir", default="figures/demo", metavar="DIR",
-                        help="where the figures (PNG + PDF) and their JSON go")
+                        help="where the figures (PNG + PDF) and their JSON go (figures/demo "
+                        "is git-ignored, so a clone stays clean)")
     parser.add_argument("--fast", action="store_true",
                         help="smaller sizes everywhere (a smoke test, used by the tests)")
     parser.add_argument("--quiet", action="store_true",

@@ -11,8 +11,8 @@ NAME = "figure2"
 ORDER = 10
 HELP = "regenerate the paper's Figure 2 (mode strengths under BP, FA, KP-Q, RAF) + JSON"
 DESCRIPTION = (
-    "Regenerates Figure 2 of Hanut & Kadmon (arXiv 2502.20580) in OUT_DIR as figure2.png, "
-    "figure2.pdf and figure2.json (every curve). Six panels on one linear teacher task "
+    "Regenerates Figure 2 of Hanut & Kadmon (arXiv 2502.20580) as OUT.png, OUT.pdf and "
+    "OUT.json (every curve; OUT: figures/figure2). Six panels on one linear teacher task "
     "(theory §2): (a) BP, (b) FA with full-rank feedback, (c) FA and (d) KP-Q with fixed random "
     "P of rank r_low < d, which stall at the spurious fixed point S Pi of theory §5 (dashed), "
     "(e) RAF with r = d < m, which learns every mode, and (f) RAF with r_low < d, which learns "
@@ -25,13 +25,20 @@ DESCRIPTION = (
 )
 
 
-def add_arguments(p):
-    """Add the options of ``lintheory figure2`` to ``parser``."""
+def add_arguments(p, *, stem: str = "figure2"):
+    """Add the options of ``lintheory figure2`` to ``parser`` (``stem``: the default file
+    name in ``figures/``; ``figure-rules`` passes its own)."""
     from ..figure2 import Figure2Config
     from ..run_settings import add_arguments as add_settings
+    from ._deprecated import add_deprecated_alias
 
     c = Figure2Config()
-    p.add_argument("--out-dir", type=Path, default=Path("figures"), help="output folder")
+    rules_note = "" if stem != "figure2" else f"; with --rules: figures/{stem}_rules"
+    p.add_argument("--out", default=None, metavar="STEM",
+                   help=f"output stem: STEM.png, STEM.pdf, STEM.json (default: "
+                   f"figures/{stem}{rules_note})")
+    add_deprecated_alias(p, "--out-dir", "--out STEM", dest="out_dir", type=Path,
+                         metavar="DIR")
     p.add_argument("--n", type=int, default=c.n, help="input dimension")
     p.add_argument("--k", type=int, default=c.k, help="hidden width")
     p.add_argument("--m", type=int, default=c.m, help="output dimension")
@@ -58,7 +65,7 @@ def add_arguments(p):
                    "panels per rule (r = d and --rank-low), with the rule's prediction; "
                    "writes STEM_rules files (see also lintheory figure-rules)")
     add_worker_args(p)
-    p.set_defaults(workers=1, stem="figure2")
+    p.set_defaults(workers=1, stem=stem)
     add_quiet(p)
 
 
@@ -94,25 +101,40 @@ def save_exact(fig, stem, formats=("png", "pdf"), dpi: int = 150):
     return save_figure(fig, stem, formats, dpi, tight=False)
 
 
+def output_stem(args) -> Path:
+    """``--out STEM``, or (the deprecated ``--out-dir DIR``) ``DIR/NAME``, or
+    ``figures/NAME``: NAME is the command's (``figure2``, ``figure_rules``; ``figure2
+    --rules`` gives ``figure2_rules``)."""
+    name = args.stem if args.rules is None or args.stem != "figure2" else "figure2_rules"
+    out_dir = getattr(args, "out_dir", None)
+    if args.out is not None:
+        if out_dir is not None:
+            raise ValueError("give --out STEM or the deprecated --out-dir DIR, not both")
+        return Path(args.out)
+    return Path(out_dir if out_dir is not None else "figures") / name
+
+
 def run(args) -> int:
     """``lintheory figure2``: compute Figure 2, write PNG/PDF and JSON; returns 0."""
     from .. import __version__
     from ..figure2 import figure2_data
     from ..figure2 import plot_figure2 as figure2
-    from ..io import atomic_outputs
+    from ..io import atomic_outputs, check_output_path, figure_path
 
     cfg = config_from_args(args)
+
+    stem = output_stem(args)
+    json_path = figure_path(stem, "json")  # STEM.json beside STEM.png (exp.a -> exp.a.json)
+    check_output_path(json_path)  # fail before the work, not after it
     # Compute everything first: a ValueError or DivergenceError here writes nothing.
     data = figure2_data(cfg, progress=not args.quiet, workers=args.workers,
                         scheduler=args.scheduler)
     fig = figure2(data, ncols=2 if cfg.rules is not None else 3)
-    stem = Path(args.out_dir) / (args.stem if args.rules is None or args.stem != "figure2"
-                                 else "figure2_rules")
     with atomic_outputs() as staged:  # PNG, PDF and JSON together, or none of them
-        staged.write_json(stem.with_suffix(".json"), {"lintheory_version": __version__, **data})
+        staged.write_json(json_path, {"lintheory_version": __version__, **data})
         paths = staged.save_figure(fig, stem, ("png", "pdf"), 150, tight=False)
     if not args.quiet:
-        print(f"wrote {', '.join(map(str, paths))}, {stem.with_suffix('.json')}")
+        print(f"wrote {', '.join(map(str, paths))}, {json_path}")
         for p in data["panels"]:
             a = ", ".join(f"{v:.3f}" for v in p["ode"][-1])
             line = f"  {p['title']:<28s} a(T) = ({a})"

@@ -95,7 +95,7 @@ def run(args) -> int:
 
     from .. import __version__
     from ..figure3 import collect, data_note, figure3_points, plot_figure3
-    from ..io import save_figure, write_json
+    from ..io import atomic_outputs, check_output_path
     from ..sweep import run_sweep
 
     cfg = build_config(args)
@@ -104,6 +104,7 @@ def run(args) -> int:
         args.results = f"results/{stem}"
     if args.out is None:
         args.out = f"figures/{stem}"
+    check_output_path(f"{args.out}.json")  # fail before the training, not after it
     t0 = time.perf_counter()
     points = figure3_points(cfg)
     report = run_sweep("lintheory.nn.runs:train_run", [p["spec"] for p in points], args.results,
@@ -113,16 +114,18 @@ def run(args) -> int:
     if not data["panels"]:
         raise ValueError("no run finished; nothing to plot\n" + report.summary())
     note = data_note(cfg)
-    fig = plot_figure3(data, note=note)
-    paths = save_figure(fig, args.out)
     seconds = time.perf_counter() - t0
     # No wall-clock seconds in the file (they are printed below): same command, same bytes.
-    write_json(f"{args.out}.json", {
+    doc = {
         "figure": "3", "lintheory_version": __version__, "data_note": note,
         "preset": "quick" if args.quick else "full",
         "config": dataclasses.asdict(cfg), "results_dir": args.results,
         "sweep": {k: v for k, v in report.to_dict().items() if k != "seconds"}, **data,
-    })
+    }
+    fig = plot_figure3(doc, note=note)  # drawn from the JSON's content, as replot does
+    with atomic_outputs() as staged:  # PNG, PDF and JSON together, or none of them
+        paths = staged.save_figure(fig, args.out)
+        staged.write_json(f"{args.out}.json", doc)
     print(report.summary())
     if not args.quiet:
         for d in data["panels"].values():

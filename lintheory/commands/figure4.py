@@ -74,10 +74,11 @@ def run(args) -> int:
 
     from .. import __version__
     from ..figure4 import RUN, collect, data_note, figure4_points, plot_figure4
-    from ..io import save_figure, write_json, write_npz
+    from ..io import atomic_outputs, check_output_path
     from ..sweep import run_sweep
 
     cfg = build_config(args)
+    check_output_path(f"{args.out}.json")  # fail before the training, not after it
     t0 = time.perf_counter()
     points = figure4_points(cfg)
     report = run_sweep(RUN, [p["spec"] for p in points], args.results, workers=args.workers,
@@ -87,14 +88,16 @@ def run(args) -> int:
         raise ValueError("no run finished; nothing to plot\n" + report.summary())
     note = data_note(cfg)
     fields = data.pop("fields")
-    paths = save_figure(plot_figure4(data, note=note), args.out)
-    write_npz(f"{args.out}.npz", **fields)
-    write_json(f"{args.out}.json", {
-        "figure": "4", "lintheory_version": __version__, "data_note": note,
-        "preset": "quick" if args.quick else "full", "config": dataclasses.asdict(cfg),
-        "results_dir": args.results,
-        "sweep": {k: v for k, v in report.to_dict().items() if k != "seconds"}, **data,
-    })
+    fig = plot_figure4(data, note=note)
+    with atomic_outputs() as staged:  # PNG, PDF, NPZ and JSON together, or none of them
+        paths = staged.save_figure(fig, args.out)
+        staged.write_npz(f"{args.out}.npz", **fields)
+        staged.write_json(f"{args.out}.json", {
+            "figure": "4", "lintheory_version": __version__, "data_note": note,
+            "preset": "quick" if args.quick else "full", "config": dataclasses.asdict(cfg),
+            "results_dir": args.results,
+            "sweep": {k: v for k, v in report.to_dict().items() if k != "seconds"}, **data,
+        })
     print(report.summary())
     if not args.quiet:
         b = data["baseline"]

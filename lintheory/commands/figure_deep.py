@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``lintheory figure-deep`` to ``parser``."""
     from ..deep_figure import DeepFigureConfig
     from ..run_settings import add_arguments as add_settings
+    from ._deprecated import add_deprecated_alias
 
     c = DeepFigureConfig()
     parser.add_argument("--depths", type=int_list, default=list(c.depths),
@@ -33,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=positive_int, default=c.n, help="input dimension")
     parser.add_argument("--m", type=positive_int, default=c.m, help="output dimension")
     parser.add_argument("--d", type=positive_int, default=c.d, help="task rank")
-    parser.add_argument("--N", type=positive_int, default=c.N, help="samples")
+    parser.add_argument("--samples", type=positive_int, default=c.N, help="number of samples N")
+    add_deprecated_alias(parser, "--N", "--samples", dest="samples", type=positive_int)
     parser.add_argument("--low-rank", type=positive_int, default=c.low_rank,
                         help="feedback rank r < d of the low-rank panels")
     parser.add_argument("--T", type=positive_float, default=c.T, help="final time")
@@ -66,16 +68,16 @@ def run(args) -> int:
     from ..run_settings import from_args
 
     settings = from_args(args, ("lr", "batch", "lam", "oja_drive"))  # validated once
-    cfg = DeepFigureConfig(n=args.n, m=args.m, d=args.d, N=args.N, width=args.width,
+    cfg = DeepFigureConfig(n=args.n, m=args.m, d=args.d, N=args.samples, width=args.width,
                            depths=tuple(args.depths), low_rank=args.low_rank, T=args.T,
                            lr=settings.lr, batch=settings.batch, lam=settings.lam,
                            oja_drive=settings.oja_drive,
                            product_init=args.product_init, seed=args.seed)
     from ..task import make_task
 
-    make_task(args.n, args.m, args.d, args.N, seed=args.seed)  # validates the task options
-    if isinstance(settings.batch, int) and settings.batch > args.N:
-        raise ValueError(f"batch (mini-batch size) must be in [1, {args.N}], got "
+    make_task(args.n, args.m, args.d, args.samples, seed=args.seed)  # validates the task
+    if isinstance(settings.batch, int) and settings.batch > args.samples:
+        raise ValueError(f"batch (mini-batch size) must be in [1, {args.samples}], got "
                          f"{settings.batch}")
     check_output_path(f"{args.out}.json")  # fail before the work, not after it
     t0 = time.perf_counter()
