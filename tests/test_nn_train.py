@@ -118,6 +118,9 @@ def test_config_is_json_and_has_a_stable_key():
         (dict(epochs=0), "epochs"),
         (dict(lr_decay=1.5), "lr_decay"),
         (dict(dtype="float16"), "dtype"),
+        (dict(rule="magic"), "rule must be one of"),
+        (dict(rule="raf,magic"), "rule must be one of"),
+        (dict(rule=()), "rule must be a rule name"),
     ],
 )
 def test_bad_config(kwargs, match):
@@ -128,7 +131,6 @@ def test_bad_config(kwargs, match):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(rule="magic"), "rule"),
         (dict(rule="raf", rank=11), r"rank of layer 'fc3' must be in \[1, 10\]"),
         (dict(rule="raf", rank=[2, 2, 2]), "one entry per feedback layer"),
         (dict(classes=11), "classes"),
