@@ -9,9 +9,11 @@
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import QUICK, save
 
 from lintheory import make_task
+from lintheory.examples_support import quick_mode, save_example_figure
+
+QUICK = quick_mode()
 
 task = make_task(n=20, m=10, d=4, N=500 if QUICK else 5000, sigma=1.0,
                  singular_values=[4, 3, 2, 1], seed=0)
@@ -37,4 +39,5 @@ axes[1].set_title("signal (blue) and noise (grey)")
 axes[2].imshow(task.U.T @ task.Sigma_yx @ task.V, cmap="RdBu_r")
 axes[2].set_title(r"rotated: $U^T \Sigma_{yx} V = S$")
 fig.tight_layout()
-save(fig, "01_linear_task")
+save_example_figure(fig, "01_linear_task")
+plt.show()

@@ -8,9 +8,11 @@
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import QUICK, save
 
 from lintheory import balanced_init, integrate, make_task
+from lintheory.examples_support import quick_mode, save_example_figure
+
+QUICK = quick_mode()
 
 task = make_task(n=20, m=10, d=4, N=500 if QUICK else 5000, seed=0)
 w0 = balanced_init(task, k=40, r=task.m, scale=1e-2, rng=np.random.default_rng(1))
@@ -34,4 +36,5 @@ ax.set_xlabel("time t")
 ax.set_ylabel("mode strength $a_i(t)$")
 ax.set_title("BP: ODE (colour) and Saxe closed form (dotted)")
 ax.legend(frameon=False)
-save(fig, "02_saxe_modes")
+save_example_figure(fig, "02_saxe_modes")
+plt.show()

@@ -9,9 +9,11 @@
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import QUICK, save
 
 from lintheory import integrate, make_init, make_task
+from lintheory.examples_support import quick_mode, save_example_figure
+
+QUICK = quick_mode()
 
 task = make_task(n=20, m=10, d=4, N=2000, seed=0)
 r = 2
@@ -38,4 +40,5 @@ ax.set_xlabel("time t")
 ax.set_ylabel("mode strength $a_i(t)$")
 ax.set_title(f"FA, fixed rank-{r} feedback: stalls at $S\\Pi$ (dashed)")
 ax.legend(frameon=False)
-save(fig, "03_fa_low_rank_stalls")
+save_example_figure(fig, "03_fa_low_rank_stalls")
+plt.show()

@@ -11,9 +11,11 @@
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import QUICK, save
 
 from lintheory import integrate, make_init, make_task
+from lintheory.examples_support import quick_mode, save_example_figure
+
+QUICK = quick_mode()
 
 task = make_task(n=20, m=10, d=4, N=2000, seed=0)
 times = np.geomspace(1e-2, 40 if QUICK else 200, 60)
@@ -46,4 +48,5 @@ ax.set_xticklabels(range(1, Pbar.shape[1] + 1))
 ax.set_xlabel("output mode")
 ax.set_ylabel("row of P")
 fig.tight_layout()
-save(fig, "04_oja_finds_error_subspace")
+save_example_figure(fig, "04_oja_finds_error_subspace")
+plt.show()

@@ -14,11 +14,13 @@
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import QUICK, save
 from threadpoolctl import threadpool_limits
 
+from lintheory.examples_support import quick_mode, save_example_figure
 from lintheory.nn.data import load_dataset
 from lintheory.nn.train import TrainConfig, train
+
+QUICK = quick_mode()
 
 # The matrices here are tiny: one BLAS thread is faster (up to 5x on a busy machine) and
 # gives the same numbers whatever the number of cores (threaded sums change the order
@@ -95,4 +97,5 @@ ax.set_ylabel(r"angle between $QP$ and $W^T$ (degrees)")
 ax.set_title("alignment of the learned feedback (90 = none; mean over seeds)")
 ax.legend(frameon=False, ncol=len(ranks), loc="upper center")
 fig.tight_layout()
-save(fig, "05_raf_rank_vs_accuracy")
+save_example_figure(fig, "05_raf_rank_vs_accuracy")
+plt.show()

@@ -19,11 +19,13 @@
 import dataclasses
 
 import matplotlib.pyplot as plt
-from _common import QUICK, save
 from threadpoolctl import threadpool_limits
 
+from lintheory.examples_support import quick_mode, save_example_figure
 from lintheory.nn.data import load_dataset
 from lintheory.nn.train import TrainConfig, train
+
+QUICK = quick_mode()
 
 # The matrices here are tiny: one BLAS thread is faster (up to 5x on a busy machine) and
 # gives the same numbers whatever the number of cores (threaded sums change the order
@@ -83,4 +85,5 @@ for ax, name in zip(axes, MODELS):
     ax.legend(frameon=False, loc="lower right")
 axes[0].set_ylabel("test accuracy")
 fig.tight_layout()
-save(fig, "06_cnn_vit_rank10")
+save_example_figure(fig, "06_cnn_vit_rank10")
+plt.show()
