@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -131,9 +132,14 @@ def test_output_folder_and_name(tmp_path, monkeypatch):
     assert es.output_folder() == tmp_path / "figs"
     monkeypatch.delenv(es.OUT_ENV)
     monkeypatch.chdir(tmp_path)
-    assert es.output_folder() in (tmp_path / "output",
-                                  Path(sys.modules["__main__"].__file__).resolve().parent
-                                  / "output")
+    interactive = types.ModuleType("__main__")          # a notebook's kernel: no __file__
+    monkeypatch.setitem(sys.modules, "__main__", interactive)
+    assert es.output_folder() == tmp_path / "output"
+    script = tmp_path / "elsewhere" / "07_x.py"            # python path/to/07_x.py
+    script.parent.mkdir()
+    script.write_text("")
+    interactive.__file__ = str(script)
+    assert es.output_folder() == script.parent / "output"
     with pytest.raises(ValueError, match="name must be a plain file name"):
         es.save_example_figure(None, "sub/name")
     for value, quick in (("", False), ("0", False), ("1", True), ("yes", True)):
