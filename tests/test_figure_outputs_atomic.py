@@ -1,7 +1,7 @@
 """The figure commands write their files together or not at all (issue 14, item 3):
-``animate`` (GIF + JSON), ``figure3`` (PNG + PDF + JSON), each ``demo`` step (PNG + PDF +
-JSON). A failure while the last file is written leaves no new file and no temporary file,
-and the files already there unchanged."""
+``animate`` (GIF + JSON), ``figure3`` (PNG + PDF + JSON), ``figure4`` (PNG + PDF + NPZ +
+JSON), each ``demo`` step (PNG + PDF + JSON). A failure while the last file is written
+leaves no new file and no temporary file, and the files already there unchanged."""
 
 from __future__ import annotations
 
@@ -58,3 +58,23 @@ def test_demo_step_failure_writes_no_figure_file(tmp_path, failing_json):
     with pytest.raises(RuntimeError, match="disk on fire"):
         run_demo(tmp_path / "demo", quiet=True, steps=[STEPS[0]], echo=lambda *a: None)
     assert not (tmp_path / "demo").exists() or not any((tmp_path / "demo").iterdir())
+
+
+def test_figure4_failure_writes_no_figure_npz_or_json(tmp_path, tiny_cifar_dir, monkeypatch,
+                                                       failing_json):
+    import dataclasses
+
+    import lintheory.figure4 as f4
+
+    f4._DATA.clear()
+    tiny = f4.Figure4Config(seeds=(0,), channels=3, kernel=3, crop=8, ventral=1, dense=6,
+                            bottleneck=1, ranks=(1,), n_train=40, n_eval=10, epochs=1,
+                            data_dir=str(tiny_cifar_dir))
+    monkeypatch.setitem(f4.PRESETS, "quick", dataclasses.replace(tiny))
+    out = tmp_path / "figs"
+    out.mkdir()
+    (out / "fig4.png").write_bytes(b"old png")
+    before = snapshot(out)
+    assert main(["figure4", "--data-dir", str(tiny_cifar_dir), "--quick", "--quiet",
+                 "--results", str(tmp_path / "res"), "--out", str(out / "fig4")]) == 1
+    assert snapshot(out) == before  # the old PNG kept; no PDF, NPZ, JSON or temporary
