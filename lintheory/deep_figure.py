@@ -158,8 +158,8 @@ def plot_deep(data: dict):
                             ("end-to-end init", cfg.get("product_init")),
                             ("Q decay", cfg.get("lam")), ("T", cfg.get("T")),
                             ("seed", cfg.get("seed"))])
-        caption(fig, f"Sizes: {sizes}. Time axis linear on [0, {t1:g}], logarithmic above.",
-                y=1 - 0.06 / height)
+        caption(fig, f"Sizes: {sizes}. Time axis linear on [0, {t1:g}] (no output time "
+                "inside, so a straight segment), logarithmic above.", y=1 - 0.06 / height)
         fig.subplots_adjust(left=0.06, right=0.99, top=1 - 0.55 / height,
                             bottom=1.0 / height, hspace=0.35, wspace=0.08)
     return fig
