@@ -163,7 +163,7 @@ def check_rank_for_rule(rule: str, rank) -> None:
         others = ", ".join(k for k, c in FEEDBACK_RULES.items() if not c.transport)
         raise ValueError(f"--rank {rank if isinstance(rank, int) else ','.join(map(str, rank))}"
                          f" needs a rule with feedback factors Q, P ({others}); --rule "
-                         f"{rule} sends W^T e and has no rank")
+                         f"{','.join(c.name for c in classes)} sends W^T e and has no rank")
 
 
 def model_paths(save_model, seeds) -> list:
