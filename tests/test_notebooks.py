@@ -1,8 +1,9 @@
 """The classroom notebooks (notebooks/*.ipynb) and their slider logic (lintheory.classroom).
 
 (a) every notebook executes top to bottom on a fresh kernel (nbclient; skipped when nbclient
-or ipykernel is not installed: ``pip install -e ".[classroom]"`` or ``".[dev]"``), stored
-with cleared outputs, and writes nothing into the repository;
+or ipykernel is not installed: ``pip install -e ".[classroom]"`` or ``".[dev]"``, and under
+``CI=true``, where .ci/run executes them in their own venv instead), is stored with cleared
+outputs, and writes nothing into the repository;
 (b) a slider's callback re-solves the ODE: the figure's line data change and equal an
 independent recomputation (Saxe's closed form written out here, ``integrate`` called
 directly, ``numpy.linalg`` for ``S Pi`` and the singular values).
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 from pathlib import Path
 
@@ -79,6 +81,9 @@ def _tree_state():
             for p in (ROOT / "notebooks").rglob("*")}
 
 
+@pytest.mark.skipif(os.environ.get("CI", "") not in ("", "0", "false"),
+                    reason="CI runs the notebooks once, in .ci/run's classroom step (a fresh "
+                           "venv with only the classroom extra, tools/run_notebooks.py)")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_executes_on_a_fresh_kernel(path):
     pytest.importorskip("nbclient", reason="nbclient not installed (the classroom extra)")
@@ -89,9 +94,11 @@ def test_notebook_executes_on_a_fresh_kernel(path):
     assert _tree_state() == before, "executing the notebook wrote into the repository"
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    # the slider cell rendered a widget (the live figure sits inside it)
+    # the slider cell rendered a widget (the live figure sits inside it), and the inline
+    # backend drew the package's pyplot-free figures as PNG
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {})
                for o in outputs)
+    assert any("image/png" in o.get("data", {}) for o in outputs)
 
 
 # ----------------------------------------------------------------------------- (b) callbacks

@@ -120,6 +120,12 @@ print("s_i^2 + sigma^2 (i <= d) :", np.round(task.s[: task.d] ** 2 + task.sigma*
 
 - Set `sigma = 0`: the noise singular values vanish and `s_i` equals the teacher's exactly.
 - Lower `N` until the fourth singular value is no longer clearly above the noise line.
+
+For comparison, a fixed picture with few samples and much noise (`N = 100`,
+`sigma = 2`):
+"""),
+    code("""
+display(classroom.SpectrumExplorer(N=100, sigma=2.0).fig)
 """),
 ]
 
@@ -177,6 +183,16 @@ the closed form; the thick ones are the ODE. Try:
 explorer = classroom.ModeExplorer("bp", rank=4, init_scale=0.01, T=8, init="balanced",
                                   log_time=False)
 explorer.widgets()
+"""),
+    md("""
+## From random weights
+
+The closed form needs balanced, mode-aligned initial weights. From small *random* weights
+the modes are coupled at first, yet BP still learns them one after another, strongest
+first (no closed form drawn):
+"""),
+    code("""
+display(classroom.ModeExplorer("bp", init_scale=0.01, T=8, init="random", log_time=False).fig)
 """),
 ]
 
@@ -263,6 +279,17 @@ Left: the mode strengths and the predicted `S Pi` (thin dashed). Right: the dist
 explorer = classroom.ModeExplorer("fa", rank=2, init_scale=1e-3, T=200, second="distance")
 explorer.widgets()
 """),
+    md("""
+A fixed picture of the last point: FA of rank 2 from a large initial scale (`0.1`) up to
+`T = 400`. The network first goes to `S Pi`, then leaves it: with `k = 40 >= n = 20`
+hidden units the random initial `W1` spans every input direction, and `W2` alone fits the
+whole task through those random features, on a time scale of order `1 / scale^2`. By
+`T = 400` every mode is close to 1. The `S Pi` story is the story of *small* initial
+weights.
+"""),
+    code("""
+display(classroom.ModeExplorer("fa", rank=2, init_scale=0.1, T=400, second="distance").fig)
+"""),
 ]
 
 NB4 = [
@@ -328,13 +355,22 @@ explorer.widgets()
 ## When the initial weights are not small
 
 The top-`r` prediction assumes small initial weights (theory §5.2). Measured here at
-`T = 200` for three initial scales: the strengths of modes 3 and 4, which the channel
-never carries.
+`T = 100` for two initial scales: the strengths of modes 3 and 4, which the channel never
+carries. From the large scale they are learned all the same, slowly, by `W2` reading the
+random initial features of `W1` (notebook 3, last figure).
 """),
     code("""
-for scale in (1e-3, 1e-2, 1e-1):
-    c = classroom.mode_curves(task, "raf", rank=2, init_scale=scale, T=200, points=5)
+for scale in (1e-3, 1e-1):
+    c = classroom.mode_curves(task, "raf", rank=2, init_scale=scale, T=100, points=5)
     print(f"init scale {scale:g}: a_3(T) = {c['a'][-1, 2]:.3f}, a_4(T) = {c['a'][-1, 3]:.3f}")
+"""),
+    md("""
+## Rank 3
+
+A fixed picture for `r = 3`: three modes learned, and the channel finds the top-3 subspace.
+"""),
+    code("""
+display(classroom.ModeExplorer("raf", rank=3, init_scale=1e-3, T=200, second="overlap").fig)
 """),
 ]
 
