@@ -51,19 +51,13 @@ INIT_SCALES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3)
 TIMES = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 400.0)
 """Positions of the final-time slider ``T``."""
 
-_DASHES = ("-", (0, (5, 1.5)), (0, (5, 1.5, 1.2, 1.5)), (0, (1.2, 1.2)), (0, (8, 2, 2, 2)))
-
-
 def _mode_style(i: int) -> dict:
-    """Colour and dash pattern of mode ``i``: modes differ in both, so they stay apart in
-    greyscale."""
+    """Colour and dash pattern of mode ``i`` (:func:`lintheory.plots.mode_style`): modes
+    differ in both, so they stay apart in greyscale."""
     from . import plots
 
-    fn = getattr(plots, "mode_style", None)
-    if fn is not None:
-        st = fn(i)
-        return {"color": st["color"], "ls": st["ls"]}
-    return {"color": plots.mode_color(i), "ls": _DASHES[i % len(_DASHES)]}
+    st = plots.mode_style(i)
+    return {"color": st["color"], "ls": st["ls"]}
 
 
 # ----------------------------------------------------------------------------- pure maths
@@ -248,9 +242,10 @@ class SpectrumExplorer(_Explorer):
             self.bars = ax.bar(x, np.zeros(x.size), color=plots.mode_color(0),
                                label=r"singular values of $\Sigma_{yx}$")
             (self.teacher,) = ax.plot(x[: TASK["d"]], np.zeros(TASK["d"]), ls="none",
-                                      marker="_", ms=22, mew=2.5, color="k",
+                                      marker="_", ms=22, mew=2.5,
+                                      color=plots.OKABE_ITO["black"],
                                       label=r"teacher $s_i$ (singular values of $A$)")
-            self.edge = ax.axhline(0.0, color="0.4", ls=(0, (3, 2)), lw=1.2,
+            self.edge = ax.axhline(0.0, color=plots.GREYS["dark grey"], ls=(0, (3, 2)), lw=1.2,
                                    label=r"noise scale $\sigma(\sqrt{m}+\sqrt{n})/\sqrt{N}$")
             ax.set_xticks(x)
             ax.set_xlabel("index i")
@@ -343,11 +338,12 @@ class ModeExplorer(_Explorer):
                 self.lines.append(ax.plot([], [], lw=2.2, **_mode_style(i),
                                           label=f"mode {i + 1} (s = {s[i]:.2f})")[0])
             for i in range(d):
-                self.preds.append(ax.plot([], [], color="k", ls=(0, (3, 2)), lw=1.0,
-                                          zorder=4, label="predicted fixed point"
+                self.preds.append(ax.plot([], [], **plots.REFERENCE,
+                                          label="predicted fixed point"
                                           if i == 0 else None)[0])
             for i in range(d):
-                self.closed.append(ax.plot([], [], color="k", ls=(0, (1, 2)), lw=1.4,
+                self.closed.append(ax.plot([], [], color=plots.OKABE_ITO["black"],
+                                           ls=(0, (1, 2)), lw=1.4,
                                            zorder=5, label="Saxe closed form"
                                            if i == 0 and init == "balanced" else None)[0])
             self.fig.legend(loc="outside right upper", frameon=False, fontsize=8)
@@ -360,7 +356,7 @@ class ModeExplorer(_Explorer):
             self.ax2 = self.line2 = None
             if second:
                 self.ax2 = axes[1]
-                (self.line2,) = self.ax2.plot([], [], color="k", lw=2.0)
+                (self.line2,) = self.ax2.plot([], [], color=plots.OKABE_ITO["black"], lw=2.0)
                 self.ax2.set_xlabel("time t")
                 self.ax2.grid(alpha=0.25, lw=0.5)
                 if log_time:

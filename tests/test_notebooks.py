@@ -192,3 +192,19 @@ def test_bad_settings_name_the_argument():
         classroom.mode_curves(task, "fa", rank=11)
     with pytest.raises(ValueError, match="T"):
         classroom.mode_curves(task, "fa", T=0)
+
+
+def test_figures_are_colour_blind_and_greyscale_safe():
+    """The explorers' figures pass the checks every lintheory figure passes (palette,
+    greyscale, colour-blind; tests/test_figure_style.py)."""
+    pytest.importorskip("matplotlib")
+    spec = importlib.util.spec_from_file_location("figure_style",
+                                                  ROOT / "tests" / "test_figure_style.py")
+    style = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(style)
+    figs = [classroom.SpectrumExplorer().fig,
+            classroom.ModeExplorer("bp", T=5, init="balanced", log_time=False).fig,
+            classroom.ModeExplorer("fa", rank=2, T=5, second="distance").fig]
+    for fig in figs:
+        fig.canvas.draw()
+        assert style.style_problems(fig) == []
