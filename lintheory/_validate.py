@@ -47,14 +47,21 @@ def check_float(
     return value
 
 
+MAX_RATE = 1e6
+"""Largest ``lam``, ``wd`` and ``p_rate``: rates up to 1e6 times weights up to the blow-up
+threshold 1e6 stay far from overflow, and a run's ``T x rate`` is checked separately
+(:mod:`lintheory.preflight`)."""
+
+
 def check_rates(lam, wd, p_rate) -> tuple[float, float, float]:
     """Validate the rule hyperparameters shared by every engine (theory §3-4).
 
     ``lam`` (decay of Q), ``wd`` (weight decay on W) and ``p_rate`` (``eta_P / eta``),
-    each a finite float >= 0.
+    each a finite float in ``[0, MAX_RATE]``.
     """
-    return (check_float("lam", lam, low=0.0), check_float("wd (weight decay)", wd, low=0.0),
-            check_float("p_rate", p_rate, low=0.0))
+    return (check_float("lam", lam, low=0.0, high=MAX_RATE),
+            check_float("wd (weight decay)", wd, low=0.0, high=MAX_RATE),
+            check_float("p_rate", p_rate, low=0.0, high=MAX_RATE))
 
 
 def check_array(name: str, value, shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -76,5 +83,6 @@ def check_choice(name: str, value, choices) -> str:
 
 def _range_text(low, high, lo_bracket: str = "[") -> str:
     lo = "-inf" if low is None else f"{low}"
-    hi = "inf" if high is None else f"{high}"
+    hi = "inf" if high is None else f"{high:g}" if isinstance(high, float) and abs(
+        high) >= 1e5 else f"{high}"
     return f"{lo_bracket}{lo}, {hi}]" if high is not None else f"{lo_bracket}{lo}, inf)"

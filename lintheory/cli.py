@@ -11,10 +11,11 @@ automatically. A command module defines::
 
 Every failure ends the program with one line on stderr, ``lintheory COMMAND: error: ...``,
 never a traceback (``lintheory --debug COMMAND ...`` prints it): exit status 2 for what
-the user can fix (bad values, ``DivergenceError``, a path or disk problem, not enough
-memory, argparse errors) and 1 for anything unexpected (a bug: please report it). Ctrl-C
-exits 130; SIGTERM and SIGHUP are handled the same way (:mod:`lintheory.shutdown`) and
-exit 143 and 129. A run function calling ``sys.exit`` inside a sweep fails that run only.
+the user can fix (bad values, ``DivergenceError``, ``SolverError``, a path or disk
+problem, not enough memory, argparse errors) and 1 for anything unexpected (a bug: please
+report it). Ctrl-C exits 130; SIGTERM and SIGHUP are handled the same way
+(:mod:`lintheory.shutdown`) and exit 143 and 129. A run function calling ``sys.exit``
+inside a sweep fails that run only.
 """
 
 from __future__ import annotations
@@ -102,10 +103,10 @@ def _one_line(exc: BaseException) -> str:
 
 def describe_error(exc: BaseException) -> tuple[int, str]:
     """``(exit status, one-line message)`` for an exception that ended a command."""
-    from .errors import DivergenceError
+    from .errors import DivergenceError, SolverError
 
     text = _one_line(exc)
-    if isinstance(exc, (ValueError, DivergenceError)):
+    if isinstance(exc, (ValueError, DivergenceError, SolverError)):
         return 2, text or type(exc).__name__
     if isinstance(exc, OSError):
         what = exc.strerror or text or type(exc).__name__
@@ -120,12 +121,35 @@ def describe_error(exc: BaseException) -> tuple[int, str]:
                "the traceback)")
 
 
+def _stdout_closed() -> int:
+    """The reader of stdout went away (``| head``): exit 141 quietly, like ``cat``."""
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 141
+
+
 def main(argv=None) -> int:
     """Entry point: parse ``argv`` and run the command; returns the exit code.
 
     Any exception is one line on stderr (see the module docstring for the exit codes);
-    ``--debug`` adds the traceback.
+    ``--debug`` adds the traceback. Output is flushed here, so a closed stdout (also
+    for ``--help``) exits 141 quietly instead of failing at interpreter exit.
     """
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+        return code
+    except SystemExit as exc:  # --help, --version and argparse errors
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return _stdout_closed()
+        raise exc from None
+    except BrokenPipeError:
+        return _stdout_closed()
+
+
+def _main(argv=None) -> int:
     import traceback
 
     from .shutdown import Terminated, signals_as_interrupts
@@ -150,9 +174,7 @@ def main(argv=None) -> int:
     except SystemExit:
         raise
     except BrokenPipeError:  # the reader of stdout went away (| head): quiet, like cat
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+        return _stdout_closed()
     except BaseException as exc:  # noqa: BLE001 - every failure is one line
         if debug:
             traceback.print_exc()

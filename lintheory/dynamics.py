@@ -44,7 +44,8 @@ def solve(rhs, y0, times, *, solver="RK45", rtol=1e-7, atol=1e-9, progress=False
 
     Returns ``(t, y, nfev)`` with ``y``
     of shape (state, T). Raises :class:`DivergenceError` (naming the time) when the state
-    becomes non-finite or exceeds ``BLOWUP`` in magnitude, ``RuntimeError`` if SciPy fails.
+    becomes non-finite or exceeds ``BLOWUP`` in magnitude, :class:`SolverError` (a
+    ``RuntimeError`` naming the run and what to change) if SciPy gives up.
     """
     from scipy.integrate import solve_ivp  # lazy: keeps `import lintheory` light
 
@@ -65,9 +66,30 @@ def solve(rhs, y0, times, *, solver="RK45", rtol=1e-7, atol=1e-9, progress=False
                 bar.update(t - bar.n)
             return inner(t, y)
 
+    from .preflight import MAX_WORK
+
+    budget = int(MAX_WORK / max(np.size(y0), 1000))  # evaluations: a stiff run stops here
+    counted, reached = rhs, [0, 0.0]
+
+    def rhs(t, y):  # noqa: F811 - counts the evaluations against the budget
+        reached[0] += 1
+        reached[1] = max(reached[1], t)
+        if reached[0] > budget:
+            raise _OverBudget
+        return counted(t, y)
+
     try:
         sol = solve_ivp(rhs, (0.0, float(times[-1])), y0, method=solver, t_eval=times,
                         rtol=rtol, atol=atol, events=blowup)
+    except _OverBudget:
+        from .errors import SolverError
+
+        raise SolverError(
+            f"{desc}: the {solver} solver stopped after {budget} right-hand-side evaluations "
+            f"at t = {reached[1]:.4g} of {float(times[-1]):g} (at most {MAX_WORK:.0e} "
+            f"evaluations x {np.size(y0)} weights): the dynamics became too stiff; try an "
+            "implicit --solver (LSODA, BDF or Radau), a Q decay (--lam), a smaller depth "
+            "(--depth, --depths) or a smaller --T", time=reached[1]) from None
     finally:
         if bar is not None:
             bar.close()
@@ -78,11 +100,58 @@ def solve(rhs, y0, times, *, solver="RK45", rtol=1e-7, atol=1e-9, progress=False
             "(check lam, wd and the init scale)", time=float(t_bad),
         )
     if sol.status != 0:
-        raise RuntimeError(f"solve_ivp failed: {sol.message}")
+        from .errors import SolverError
+
+        t_end = float(sol.t[-1]) if sol.t.size else 0.0
+        raise SolverError(
+            f"{desc}: the {solver} solver stopped at t = {t_end:.4g} of {float(times[-1]):g} "
+            f"({sol.message.rstrip('.')}): the dynamics are too stiff or too fast for it; "
+            "try an implicit --solver (LSODA, BDF or Radau), a smaller depth (--depth, "
+            "--depths) or init scale, or a Q decay (--lam)", time=t_end)
     return sol.t.copy(), sol.y, int(sol.nfev)
 
 
 ENGINES = ("numba", "numpy")
+
+
+class _OverBudget(Exception):
+    """Raised inside the right-hand side when a solve exceeds its evaluation budget."""
+
+
+def check_task_data(task, names=("Sigma_yx", "Sigma_yy", "U")) -> None:
+    """The task's arrays an engine reads must be finite (a user-built task may not be)."""
+    for name in names:
+        a = np.asarray(getattr(task, name))
+        if not np.all(np.isfinite(a)):
+            bad = int(a.size - np.count_nonzero(np.isfinite(a)))
+            raise ValueError(f"task.{name} holds {bad} NaN or infinite value(s) of {a.size}: "
+                             "the task data must be finite (check the inputs X and targets "
+                             "Y the task was built from); a smaller learning rate cannot "
+                             "help")
+
+
+def preflight_ode(task, rule, init: Weights, times, settings: RunSettings) -> None:
+    """Before integrating: finite task data, weights below the blow-up threshold, room
+    for the trajectory and a ``T x rate`` the solver can integrate
+    (:mod:`lintheory.preflight`)."""
+    from .preflight import (
+        check_initial_weights,
+        check_memory,
+        check_stiffness,
+        fastest_rate,
+        linear_memory,
+    )
+
+    check_task_data(task)
+    check_memory(linear_memory(n=task.n, m=task.m, N=0, widths=init.widths,
+                               ranks=init.ranks, direct=init.direct,
+                               points=len(times), parts=("params", "points")),
+                 "the ODE run")
+    check_initial_weights(init, BLOWUP)
+    rate, what = fastest_rate(task, rule, init, settings)
+    check_stiffness(float(times[-1]), rate, what, settings.solver,
+                    params=sum(a.size for a in init.arrays),
+                    size=f"depth {init.depth}, widths (--k, --widths, --depth)")
 
 
 def check_direct(rule, init: Weights) -> None:
@@ -217,6 +286,7 @@ def integrate(
     s = settings
     lam, wd, p_rate = s.rates
     frame = check_frame(rule, frame)
+    preflight_ode(task, rule, init, times, s)
 
     # the rotation is looked up on this module's Weights at call time, so ``lintheory verify``
     # (``rot.integrator``) checks the very function the integrator uses

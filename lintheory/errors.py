@@ -24,3 +24,12 @@ class DivergenceError(RuntimeError):
 class DataFileError(ValueError):
     """A data or result file that is missing, incomplete, truncated, corrupt or
     inconsistent; the message (one line) names the path and what was expected."""
+
+
+class SolverError(RuntimeError):
+    """``scipy.integrate.solve_ivp`` gave up (step size too small, too many steps): the
+    message (one line) names the run, the time reached and what to change."""
+
+    def __init__(self, message: str, *, time=None):
+        super().__init__(message)
+        self.time = time

@@ -100,6 +100,9 @@ def sgd_times(times, lr: float, max_points: int | None = None) -> np.ndarray:
     if max_points is not None and times.size > max_points:
         keep = np.unique(np.linspace(0, times.size - 1, max_points).round().astype(int))
         times = times[keep]
+    from .preflight import check_steps
+
+    check_steps(float(times[-1]), lr)  # before the cast to int64 can overflow
     steps = np.unique(np.rint(times / lr).astype(np.int64))
     if steps[-1] == 0:
         raise ValueError(

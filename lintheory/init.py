@@ -13,6 +13,10 @@ import numpy as np
 from ._validate import check_float, check_int
 from .weights import Weights
 
+MAX_SCALE = 1e3
+"""Largest init scale: every weight then starts far below the divergence threshold
+(``lintheory.dynamics.BLOWUP`` = 1e6), so that a blow-up can still be detected."""
+
 
 def _feedback(rng: np.random.Generator, k: int, r: int, m: int):
     """Random ``Q`` (k x r, entries N(0, 1/r)) and ``P`` (r x m, entries N(0, 1/m))."""
@@ -71,7 +75,7 @@ def random_init(task, k, r, *, scale: float = 0.1, rng=None, direct: bool = Fals
     ``W_1 ... W_L``, then ``(Q, P)`` per pathway bottom-up.
     """
     dims, ranks = check_architecture(task, k, r, direct)
-    scale = check_float("init scale", scale, low=0.0, low_open=True)
+    scale = check_float("init scale", scale, low=0.0, low_open=True, high=MAX_SCALE)
     rng = np.random.default_rng(rng)
     Ws = [scale * rng.standard_normal((dims[i + 1], dims[i])) / np.sqrt(dims[i])
           for i in range(len(dims) - 1)]
@@ -95,7 +99,7 @@ def balanced_init(task, k, r, *, scale: float = 0.1, rng=None, direct: bool = Fa
     rotated like any unrotated draw.
     """
     dims, ranks = check_architecture(task, k, r, direct)
-    scale = check_float("init scale", scale, low=0.0, low_open=True)
+    scale = check_float("init scale", scale, low=0.0, low_open=True, high=MAX_SCALE)
     d = task.d
     if min(dims[1:-1]) < d:
         what = "k (hidden width)" if len(dims) == 3 else "every hidden width"

@@ -31,6 +31,9 @@ def linear_run(spec: dict) -> dict:
     unknown = set(spec) - RUN_FIELDS
     if unknown:
         raise ValueError(f"unknown linear-run spec fields: {', '.join(sorted(unknown))}")
+    from .preflight import check_linear_spec
+
+    check_linear_spec(spec)  # integers are integers ("r": 1.7 is an error), ranges, memory
     seed = int(spec.get("seed", 0))
     task = make_task(
         int(spec.get("n", 20)), int(spec.get("m", 10)), int(spec.get("d", 4)),

@@ -258,6 +258,8 @@ def run_sgd(task, rule, init: Weights, times, *, lr: float | None = None, batch=
     check_direct(rule, init)
     N = task.N
     B = batch_size(batch, N)
+    times = check_times(times)
+    _preflight(task, init, times, lr)
     steps_out, t_out = output_steps(times, lr)
     full = isinstance(batch, str) and batch == "full"
     stream = None if full else SampleStream(N, np.random.default_rng(0 if rng is None else rng))
@@ -312,6 +314,27 @@ def run_sgd(task, rule, init: Weights, times, *, lr: float | None = None, batch=
         "dims": list(w0.dims), "ranks": list(w0.ranks),
     }
     return stack_states(task, rule.name, w0.rotate(task), t_out, states, "sgd", info)
+
+
+def _preflight(task, init: Weights, times, lr) -> None:
+    """Before any step: finite data (NaN in X or Y is not a learning-rate problem), weights
+    below the blow-up threshold, at most ``MAX_STEPS`` steps, room for the snapshots."""
+    from .preflight import check_initial_weights, check_memory, check_steps, linear_memory
+
+    for name in ("X", "Y"):
+        a = np.asarray(getattr(task, name))
+        finite = np.isfinite(a)
+        if not finite.all():
+            raise ValueError(f"task.{name} holds {a.size - int(np.count_nonzero(finite))} "
+                             f"NaN or infinite value(s) of {a.size}: the "
+                             f"{'inputs' if name == 'X' else 'targets'} must be finite; a "
+                             "smaller learning rate cannot help")
+    check_steps(float(times[-1]), lr)
+    check_memory(linear_memory(n=task.n, m=task.m, N=task.N, widths=init.widths,
+                               ranks=init.ranks, direct=init.direct, points=0,
+                               sgd_points=len(times),
+                               parts=("sgd_data", "sgd_points")), "the SGD run")
+    check_initial_weights(init, BLOWUP)
 
 
 def _raise_divergence(step, lr, label, batch):

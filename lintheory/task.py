@@ -17,6 +17,10 @@ import numpy as np
 
 from ._validate import check_array, check_float, check_int
 
+MAX_DATA_SCALE = 1e6
+"""Largest teacher singular value and noise sigma: their squares enter ``Sigma_yy`` and
+every product of the dynamics, which then stay far from overflow."""
+
 
 @dataclass(frozen=True, eq=False)
 class LinearTask:
@@ -135,7 +139,7 @@ def make_task(
     m = check_int("m", m, low=1)
     d = check_int("d", d, low=1, high=min(m, n))
     N = check_int("N", N, low=2)
-    sigma = check_float("sigma (noise)", sigma, low=0.0)
+    sigma = check_float("sigma (noise)", sigma, low=0.0, high=MAX_DATA_SCALE)
     if whiten and N < n:
         raise ValueError(f"N (samples) must be >= n = {n} to whiten the inputs, got {N}")
     if N < d:
@@ -147,11 +151,16 @@ def make_task(
         sv = check_array("singular_values", singular_values).ravel()
         if sv.shape != (d,):
             raise ValueError(f"singular_values must have d = {d} entries, got {sv.size}")
-        if np.any(sv <= 0):
-            raise ValueError("singular_values must all be > 0")
+        if np.any(sv <= 0) or np.any(sv > MAX_DATA_SCALE):
+            raise ValueError(f"singular_values must all be in (0, {MAX_DATA_SCALE:g}], got "
+                             f"{', '.join(f'{v:g}' for v in sv)}")
     if rng is None:
         seed = None if seed is None else check_int("seed", seed, low=0)
         rng = np.random.default_rng(seed)
+    from .preflight import check_memory, linear_memory
+
+    check_memory(linear_memory(n=n, m=m, N=N, widths=[], ranks=[], parts=("N",)),
+                 "the task data")
 
     u, _ = np.linalg.qr(rng.standard_normal((m, d)))
     v, _ = np.linalg.qr(rng.standard_normal((n, d)))

@@ -56,24 +56,26 @@ CASES = [
     ("sim-T-nan", [*SIM, "--T", "nan"], "T (final time) must be finite, got nan"),
     ("sim-T-inf", [*SIM, "--T", "inf"], "T (final time) must be finite, got inf"),
     ("sim-points-1", [*SIM, "--points", "1"], "points (output times) must be in [2, inf)"),
-    ("sim-samples-0", [*SIM, "--samples", "0"], "N must be in [2, inf), got 0"),
+    ("sim-samples-0", [*SIM, "--samples", "0"], "--samples must be in [2, inf), got 0"),
     ("sim-n-negative", [*SIM, "--n", "-3"], "n must be in [1, inf), got -3"),
     ("sim-d-too-big", [*SIM, "--d", "9"], "d must be in [1, 5], got 9"),
     ("sim-rank-0", [*SIM, "--rank", "0"], "rank r must be in [1, 5], got 0"),
     ("sim-rank-missing", [*SIM, "--rank"], "argument --rank: expected one argument"),
     ("sim-seed-negative", [*SIM, "--seed", "-1"], "seed must be in [0, inf), got -1"),
-    ("sim-init-scale-negative", [*SIM, "--init-scale", "-1"], "init scale must be in (0.0, inf)"),
-    ("sim-lam-negative", [*SIM, "--lam", "-1"], "lam must be in [0.0, inf), got -1.0"),
-    ("sim-wd-negative", [*SIM, "--wd", "-1"], "wd (weight decay) must be in [0.0, inf)"),
-    ("sim-p-rate-negative", [*SIM, "--p-rate", "-1"], "p_rate must be in [0.0, inf)"),
-    ("sim-noise-nan", [*SIM, "--noise", "nan"], "sigma (noise) must be finite, got nan"),
+    ("sim-init-scale-negative", [*SIM, "--init-scale", "-1"],
+     "--init-scale must be in (0.0, 1000.0]"),
+    ("sim-lam-negative", [*SIM, "--lam", "-1"], "lam must be in [0.0, 1e+06], got -1.0"),
+    ("sim-wd-negative", [*SIM, "--wd", "-1"], "wd (weight decay) must be in [0.0, 1e+06]"),
+    ("sim-p-rate-negative", [*SIM, "--p-rate", "-1"], "p_rate must be in [0.0, 1e+06]"),
+    ("sim-noise-nan", [*SIM, "--noise", "nan"], "--noise (sigma) must be finite, got nan"),
     ("sim-rule-unknown", [*SIM, "--rule", "nope"], "argument --rule: invalid choice: 'nope'"),
     ("sim-solver-unknown", [*SIM, "--solver", "FOO"],
      "solver must be one of RK45, RK23, DOP853, Radau, BDF, LSODA; got 'FOO'"),
     ("sim-rtol-0", [*SIM, "--rtol", "0"], "rtol must be in (0.0, inf), got 0.0"),
     ("sim-sv-text", [*SIM, "--singular-values", "a,b"], "--singular-values must be comma-sep"),
     ("sim-sv-count", [*SIM, "--singular-values", "3,2"], "singular_values must have d = 3"),
-    ("sim-sv-negative", [*SIM, "--singular-values=-1,2,3"], "singular_values must all be > 0"),
+    ("sim-sv-negative", [*SIM, "--singular-values=-1,2,3"],
+     "--singular-values must be in (0.0, 1e+06]"),
     ("sim-lr-nan", [*SIM, "--method", "sgd", "--lr", "nan"], "lr (learning rate) must be finite"),
     ("sim-lr-negative", [*SIM, "--method", "sgd", "--lr", "-0.1"],
      "lr (learning rate) must be in (0.0, inf)"),
@@ -157,9 +159,9 @@ CASES = [
     ("train-feedback-arg-unknown", [*TRAIN, "--rule", "raf", "--feedback-arg", "nope=1"],
      "unknown feedback hyperparameter(s) ['nope']"),
     ("train-q-decay-negative", [*TRAIN, "--rule", "raf", "--feedback-arg", "q_decay=-1"],
-     "q_decay must be a finite number >= 0, got -1"),
+     "q_decay must be a number in [0, 1e+06], got -1"),
     ("train-q-decay-text", [*TRAIN, "--rule", "raf", "--feedback-arg", "q_decay=abc"],
-     "q_decay must be a finite number >= 0, got 'abc'"),
+     "q_decay must be a number in [0, 1e+06], got 'abc'"),
     ("train-clip-text", [*TRAIN, "--rule", "raf", "--feedback-arg", "clip=abc"],
      "clip must be None or > 0, got 'abc'"),
     ("train-centre-text", [*TRAIN, "--rule", "raf", "--feedback-arg", "centre=abc"],
@@ -200,7 +202,7 @@ CASES = [
     ("fdeep-T-nan", [*FDEEP, "--T", "nan"], "argument --T: expected a finite number >= 0, got nan"),
     ("fdeep-lr-0", [*FDEEP, "--lr", "0"], "lr (learning rate) must be in (0.0, inf), got 0.0"),
     ("fdeep-batch-gt-N", [*FDEEP, "--batch", "1000"], "batch (mini-batch size) must be in [1, 60]"),
-    ("fdeep-lam-negative", [*FDEEP, "--lam", "-1"], "lam must be in [0.0, inf), got -1.0"),
+    ("fdeep-lam-negative", [*FDEEP, "--lam", "-1"], "lam must be in [0.0, 1e+06], got -1.0"),
     ("fdeep-product-init-0", [*FDEEP, "--product-init", "0"], "argument --product-init: expected"),
     ("fdeep-seed-negative", [*FDEEP, "--seed", "-1"], "seed must be in [0, inf), got -1"),
     ("fdeep-too-few-samples", [*FDEEP, "--samples", "2"], "N (samples) must be >= n = 6"),
@@ -282,14 +284,22 @@ def test_divergence_message_names_the_step_and_a_smaller_lr(workdir, capsys):
 
 
 def test_failing_sweep_runs_are_reported_without_a_traceback(workdir, capsys):
-    """A sweep whose runs fail (a bad rule) finishes, lists each failure, exits 1."""
+    """A sweep whose runs fail (an unknown spec field) finishes, lists each failure, exits
+    1; a bad grid value (an unknown rule) is refused before the sweep starts (exit 2)."""
+    (workdir / "bad.jsonl").write_text('{"kind": "linear", "rule": "bp", "r": 1, "T": 1, '
+                                       '"bogus": 1}\n')
     code, out, err = run_with_output(
-        [*SWEEP, "--kind", "linear", "--rules", "nope", "--T", "1"], capsys)
+        [*SWEEP, "--specs", "bad.jsonl", "--run", "lintheory.linear_run:linear_run"], capsys)
     assert code == 1
     out += err
     assert "Traceback" not in out
     assert "1 failed" in out
-    assert "ValueError: rule must be one of bp, fa, kp, raf, " in out and "got 'nope'" in out
+    assert "ValueError: unknown linear-run spec fields: bogus" in out
+    code, out, err = run_with_output(
+        [*SWEEP, "--kind", "linear", "--rules", "nope", "--T", "1", "--results", "r2"], capsys)
+    assert code == 2 and not (workdir / "r2").exists()
+    assert err.startswith("lintheory sweep: error: rule must be one of bp, fa, kp, raf, ")
+    assert "got 'nope'" in err and err.count("\n") == 1
 
 
 def _subprocess(argv, cwd, **kw):
@@ -313,7 +323,9 @@ def test_real_process_exit_status_and_stderr(workdir, argv, fragment):
 
 def test_sigint_ends_a_run_cleanly_with_no_file(workdir):
     """Ctrl-C during a long ODE run: exit 130, one line, no output or temporary file."""
-    argv = ["simulate", "--rule", "raf", "--T", "100000", "--points", "3", "--out", "long.json"]
+    # T x lam = 1e5, the most RK45 is allowed (lintheory.preflight): about 2e5 evaluations
+    argv = ["simulate", "--rule", "raf", "--T", "4000", "--lam", "25", "--points", "3",
+            "--out", "long.json"]
     env = {**os.environ, "MPLBACKEND": "Agg"}
     proc = subprocess.Popen([sys.executable, "-m", "lintheory", *argv], cwd=workdir, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

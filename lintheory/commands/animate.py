@@ -46,7 +46,9 @@ def run(args) -> int:
         raise ValueError(f"--frames must be >= 2, got {args.frames}")
     if args.out.suffix.lower() != ".gif":
         raise ValueError(f"--out must end in .gif, got {args.out}")
+    from ..preflight import check_animation
 
+    check_animation(args.n, args.m, args.samples, args.k, args.frames, args.rank)
     task = make_task(args.n, args.m, args.d, args.samples, seed=args.seed)
     if args.rank > task.m:
         raise ValueError(f"--rank must be in [1, {task.m}] (m), got {args.rank}")

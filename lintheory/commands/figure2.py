@@ -122,7 +122,9 @@ def run(args) -> int:
     from ..io import atomic_outputs, check_output_path, figure_path
 
     cfg = config_from_args(args)
+    from ..preflight import check_figure2
 
+    check_figure2(cfg.validated(), args.workers)  # ranges, steps, memory: before any work
     stem = output_stem(args)
     json_path = figure_path(stem, "json")  # STEM.json beside STEM.png (exp.a -> exp.a.json)
     check_output_path(json_path)  # fail before the work, not after it

@@ -73,8 +73,10 @@ def run(args) -> int:
                            lr=settings.lr, batch=settings.batch, lam=settings.lam,
                            oja_drive=settings.oja_drive,
                            product_init=args.product_init, seed=args.seed)
+    from ..preflight import check_deep_figure
     from ..task import make_task
 
+    check_deep_figure(cfg, sgd=not args.no_sgd, workers=args.workers)  # before any work
     make_task(args.n, args.m, args.d, args.samples, seed=args.seed)  # validates the task
     if isinstance(settings.batch, int) and settings.batch > args.samples:
         raise ValueError(f"batch (mini-batch size) must be in [1, {args.samples}], got "

@@ -76,6 +76,23 @@ def add_arguments(p):
     add_quiet(p)
 
 
+def preflight(args, settings) -> None:
+    """Refuse, before any allocation, a run that cannot fit in memory or take its steps
+    (:func:`lintheory.preflight.check_linear_options`); every message names the option."""
+    from ..preflight import check_linear_options
+
+    ranks = args.ranks if args.ranks is not None else [
+        args.rank if args.rank is not None else args.d]
+    sgd = args.method in ("sgd", "both")
+    check_linear_options(
+        n=args.n, m=args.m, N=args.samples, width=args.k, depth=args.depth,
+        widths=args.widths, rank=max(ranks, default=1),
+        points=args.points if args.method != "sgd" else 0,
+        sgd_points=args.points if sgd else 0, T=args.T, lr=settings.lr,
+        init_scale=args.init_scale, noise=args.noise,
+        singular_values=parse_floats("--singular-values", args.singular_values))
+
+
 def run(args) -> int:
     """``lintheory simulate``: run the ODE and/or SGD, write JSON and NPZ; returns 0."""
     import numpy as np
@@ -94,6 +111,7 @@ def run(args) -> int:
 
     settings = from_args(args)  # validated once, here
     lr, batch = settings.lr, settings.batch
+    preflight(args, settings)  # sizes and step counts, before anything is allocated
     task = make_task(
         args.n, args.m, args.d, args.samples, sigma=args.noise,
         singular_values=parse_floats("--singular-values", args.singular_values),

@@ -116,10 +116,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             ("k", positive_int, 40, "hidden width"),
             ("m", positive_int, 10, "output dimension"),
             ("d", positive_int, 4, "rank of the teacher (signal modes)"),
-            ("N", positive_int, 1000, "training samples"),
+            ("samples", positive_int, 1000, "number of samples N"),
             ("T", positive_float, 200.0, "integration time of the ODE"),
             ("init-scale", positive_float, 1e-3, "scale of the small initial weights")):
-        g.add_argument(f"--{name}", type=typ, default=default, help=text)
+        g.add_argument(f"--{name}", type=typ, default=default, help=text,
+                       **({"dest": "N"} if name == "samples" else {}))
+    from ._deprecated import add_deprecated_alias
+
+    add_deprecated_alias(g, "--N", "--samples", dest="N", type=positive_int)
     from ..run_settings import add_arguments as add_settings
 
     add_settings(g, ("lam", "wd", "p_rate"))  # the same options as simulate and figure2
@@ -262,6 +266,31 @@ def _table(records) -> list[str]:
     return lines
 
 
+def _preflight_linear(specs, run_fn, args) -> None:
+    """Check every linear-run spec (:func:`lintheory.preflight.check_linear_spec`) before
+    the sweep starts; errors name the grid option, or the --specs file and line."""
+    from ..linear_run import linear_run
+    from ..preflight import SWEEP_FLAGS, check_linear_spec
+    from ..sweep import resolve_run
+
+    if resolve_run(run_fn) is not linear_run:
+        return
+    lines = _spec_lines(args.specs) if args.specs is not None else None
+    for i, spec in enumerate(specs):
+        try:
+            check_linear_spec(spec, flags=SWEEP_FLAGS if lines is None else None)
+        except ValueError as exc:
+            if lines is None:
+                raise
+            raise ValueError(f"--specs {args.specs} line {lines[i]}: {exc}") from None
+
+
+def _spec_lines(path) -> list[int]:
+    """Line numbers of the non-blank lines of a --specs file (one per spec)."""
+    with open(path, encoding="utf-8") as f:
+        return [i for i, line in enumerate(f.read().splitlines(), 1) if line.strip()]
+
+
 def run(args) -> int:
     """``lintheory sweep``: run (or resume) the grid; returns 1 if any run failed, else 0."""
     from ..sweep import load_results, pending_specs, resolve_run, run_sweep
@@ -276,6 +305,7 @@ def run(args) -> int:
         specs, run_fn = _train_specs(args), "lintheory.nn.runs:train_run"
     if not specs:
         raise ValueError("the sweep is empty")
+    _preflight_linear(specs, run_fn, args)  # bad values, memory, T x rate: before any file
 
     if args.dry_run:
         todo = pending_specs(specs, args.results, run_fn)

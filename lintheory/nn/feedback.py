@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import MAX_RATE
 from .base import Param
 
 
@@ -105,8 +106,10 @@ class Feedback:
                              "the output space that P projects from)")
         number = (int, float, np.integer, np.floating)
         for key in ("q_decay", "p_decay", "p_lr_scale", "cov_eps", "q_init_scale"):
-            if not isinstance(h[key], number) or not np.isfinite(h[key]) or h[key] < 0:
-                raise ValueError(f"{key} must be a finite number >= 0, got {h[key]!r}")
+            if (not isinstance(h[key], number) or not np.isfinite(h[key]) or h[key] < 0
+                    or h[key] > MAX_RATE):  # larger ones overflow float32/64 updates
+                raise ValueError(f"{key} must be a number in [0, {MAX_RATE:g}], got "
+                                 f"{h[key]!r}")
         for key in ("centre", "scale"):
             if not isinstance(h[key], (bool, np.bool_)):
                 raise ValueError(f"{key} must be True or False, got {h[key]!r}")
