@@ -15,7 +15,7 @@ from lintheory.run_settings import OPTIONS, RunSettings, parse_batch
 
 
 @pytest.mark.parametrize(("field", "value", "match"), [
-    ("lam", -1, r"lam must be in \[0.0, inf\)"),
+    ("lam", -1, r"lam must be in \[0.0, 1e\+06\]"),
     ("wd", float("nan"), "wd \\(weight decay\\) must be finite"),
     ("p_rate", "x", "p_rate must be a number"),
     ("oja_drive", "both", "oja_drive must be one of error, targets"),
