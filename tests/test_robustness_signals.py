@@ -111,8 +111,9 @@ def test_sigterm_during_a_serial_sweep(tmp_path):
 
 def test_sigterm_during_simulate_leaves_no_file(tmp_path):
     """A long ODE run killed with SIGTERM: exit 143, one line, no output or temporary file."""
-    proc = _start(["simulate", "--rule", "raf", "--T", "100000", "--points", "3", "--out",
-                   "long.json"], cwd=tmp_path)
+    # T x lam = 1e5, the most RK45 is allowed (lintheory.preflight): about 2e5 evaluations
+    proc = _start(["simulate", "--rule", "raf", "--T", "4000", "--lam", "25", "--points", "3",
+                   "--out", "long.json"], cwd=tmp_path)
     try:
         seen = ""
         while seen.count("t = ") < 2:  # the integration is running (see test_cli_bad_input)
