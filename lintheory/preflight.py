@@ -96,7 +96,7 @@ def format_bytes(n: float) -> str:
         return "inf bytes"
     for unit in ("bytes", "KB", "MB", "GB", "TB", "PB", "EB"):
         if n < 1024 or unit == "EB":
-            return f"{n:.0f} bytes" if unit == "bytes" else f"{n:.3g} {unit}"
+            return f"{n:.0f} {unit}" if unit == "bytes" or n >= 100 else f"{n:.3g} {unit}"
         n /= 1024
     return f"{n:.3g} EB"  # pragma: no cover
 
