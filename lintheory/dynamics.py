@@ -66,9 +66,10 @@ def solve(rhs, y0, times, *, solver="RK45", rtol=1e-7, atol=1e-9, progress=False
                 bar.update(t - bar.n)
             return inner(t, y)
 
-    from .preflight import MAX_WORK
+    from .preflight import max_work
 
-    budget = int(MAX_WORK / max(np.size(y0), 1000))  # evaluations: a stiff run stops here
+    work = max_work()
+    budget = int(work / max(np.size(y0), 1000))  # evaluations: a stiff run stops here
     counted, reached = rhs, [0, 0.0]
 
     def rhs(t, y):  # noqa: F811 - counts the evaluations against the budget
@@ -86,10 +87,10 @@ def solve(rhs, y0, times, *, solver="RK45", rtol=1e-7, atol=1e-9, progress=False
 
         raise SolverError(
             f"{desc}: the {solver} solver stopped after {budget} right-hand-side evaluations "
-            f"at t = {reached[1]:.4g} of {float(times[-1]):g} (at most {MAX_WORK:.0e} "
-            f"evaluations x {np.size(y0)} weights): the dynamics became too stiff; try an "
-            "implicit --solver (LSODA, BDF or Radau), a Q decay (--lam), a smaller depth "
-            "(--depth, --depths) or a smaller --T", time=reached[1]) from None
+            f"at t = {reached[1]:.4g} of {float(times[-1]):g} (at most {work:.0e} "
+            f"evaluations x {np.size(y0)} weights, LINTHEORY_MAX_WORK): the dynamics became "
+            "too stiff; try an implicit --solver (LSODA, BDF or Radau), a Q decay (--lam), "
+            "a smaller depth (--depth, --depths) or a smaller --T", time=reached[1]) from None
     finally:
         if bar is not None:
             bar.close()

@@ -41,7 +41,9 @@ measured limit)."""
 MAX_WORK = 1e9
 """Most ``2 T x rate x max(parameters, 1000)`` for an explicit solver: right-hand-side
 evaluations times the state's size (measured: 0.2 microseconds per weight per
-evaluation for RAF at depth 1000, width 6, so about 200 s)."""
+evaluation for RAF at depth 1000, width 6, so about 200 s). Every solve also stops after
+``MAX_WORK / max(parameters, 1000)`` evaluations. ``LINTHEORY_MAX_WORK`` overrides it
+(:func:`max_work`)."""
 EXPLICIT_SOLVERS = ("RK45", "RK23", "DOP853")
 
 BYTES = 8  # float64
@@ -51,6 +53,16 @@ y, f, error estimate, scale, and the flow's temporaries)."""
 TRAJECTORY_COPIES = 4
 """Copies of ``points x parameters`` a run holds: the solver output, its transpose, the
 Trajectory's stacked matrices and the arrays written to the NPZ."""
+
+
+def max_work() -> float:
+    """:data:`MAX_WORK`, or the environment variable ``LINTHEORY_MAX_WORK`` (a number > 0)
+    for runs that are meant to take longer."""
+    try:
+        value = float(os.environ.get("LINTHEORY_MAX_WORK", ""))
+    except ValueError:
+        return MAX_WORK
+    return value if math.isfinite(value) and value > 0 else MAX_WORK
 
 
 class PreflightError(ValueError):
@@ -295,14 +307,15 @@ def check_stiffness(T: float, rate: float, what: str, solver: str, *,
             f"in reasonable time (about 2 T x rate right-hand-side evaluations): use "
             f"{hint}a smaller {T_name} or a smaller {' / '.join(options) or 'rate'}")
     work = 2.0 * product * max(int(params), 1000)
-    if explicit and work > MAX_WORK:
+    if explicit and work > max_work():
         options = re.findall(r"--[a-z][\w-]*", size)
         raise PreflightError(
             f"the ODE of {params} weights ({size}) needs about 2 T x rate = "
             f"{2 * product:.3g} right-hand-side evaluations (T = {T:.3g}, rate {rate:.3g} "
-            f"set by {what}), {work:.3g} weight updates in all, above the {MAX_WORK:.0e} "
+            f"set by {what}), {work:.3g} weight updates in all, above the {max_work():.0e} "
             f"the {solver} solver can do in a few minutes: use {hint}a smaller "
-            f"{' / '.join(options) or 'size'} or a smaller {T_name}")
+            f"{' / '.join(options) or 'size'} or a smaller {T_name} (or raise "
+            "LINTHEORY_MAX_WORK)")
     return product
 
 

@@ -271,3 +271,16 @@ def test_a_closed_stdout_exits_141_quietly(tmp_path):
     assert out.exists()  # the work was done; only the report line had no reader
     p = _closed_pipe_run(["simulate", "--help"])
     assert p.returncode in (0, 141) and p.stderr == "", p.stderr
+
+
+def test_the_work_limit_can_be_raised(monkeypatch):
+    """figure-deep --depths 1000 at T = 2 (71,955 weights, rate 8.5e3): refused by default,
+    accepted with LINTHEORY_MAX_WORK=1e10 (2 x 1.7e4 evaluations x 71,955 = 2.4e9)."""
+    from lintheory.preflight import PreflightError, check_stiffness
+
+    args, kw = (2.0, 8.5e3, "the task", "RK45"), {"params": 71955, "size": "--depths 1000"}
+    monkeypatch.delenv("LINTHEORY_MAX_WORK", raising=False)
+    with pytest.raises(PreflightError, match=r"2\.45e\+09 weight updates .*--depths"):
+        check_stiffness(*args, **kw)
+    monkeypatch.setenv("LINTHEORY_MAX_WORK", "1e10")
+    assert check_stiffness(*args, **kw) == pytest.approx(1.7e4)
