@@ -89,8 +89,9 @@ def solve(rhs, y0, times, *, solver="RK45", rtol=1e-7, atol=1e-9, progress=False
             f"{desc}: the {solver} solver stopped after {budget} right-hand-side evaluations "
             f"at t = {reached[1]:.4g} of {float(times[-1]):g} (at most {work:.0e} "
             f"evaluations x {np.size(y0)} weights, LINTHEORY_MAX_WORK): the dynamics became "
-            "too stiff; try an implicit --solver (LSODA, BDF or Radau), a Q decay (--lam), "
-            "a smaller depth (--depth, --depths) or a smaller --T", time=reached[1]) from None
+            "too stiff; try an implicit solver (simulate --solver LSODA, BDF or Radau), a Q "
+            "decay (--lam), a smaller depth (--depth, --depths) or a smaller --T",
+            time=reached[1]) from None
     finally:
         if bar is not None:
             bar.close()
@@ -107,8 +108,8 @@ def solve(rhs, y0, times, *, solver="RK45", rtol=1e-7, atol=1e-9, progress=False
         raise SolverError(
             f"{desc}: the {solver} solver stopped at t = {t_end:.4g} of {float(times[-1]):g} "
             f"({sol.message.rstrip('.')}): the dynamics are too stiff or too fast for it; "
-            "try an implicit --solver (LSODA, BDF or Radau), a smaller depth (--depth, "
-            "--depths) or init scale, or a Q decay (--lam)", time=t_end)
+            "try an implicit solver (simulate --solver LSODA, BDF or Radau), a smaller depth "
+            "(--depth, --depths) or init scale, or a Q decay (--lam)", time=t_end)
     return sol.t.copy(), sol.y, int(sol.nfev)
 
 
