@@ -12,6 +12,7 @@ import numpy as np
 
 from lintheory import make_task
 from lintheory.examples_support import quick_mode, save_example_figure
+from lintheory.plots import GREYS, mode_color
 
 QUICK = quick_mode()
 
@@ -31,7 +32,7 @@ print("max |Sigma_xx - I| =", np.abs(task.Sigma_xx - np.eye(task.n)).max())
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
 axes[0].imshow(task.Sigma_yx, cmap="RdBu_r")
 axes[0].set_title(r"$\Sigma_{yx}$ (m x n)")
-colors = ["C0"] * task.d + ["0.6"] * (task.s.size - task.d)
+colors = [mode_color(0)] * task.d + [GREYS["grey"]] * (task.s.size - task.d)
 axes[1].bar(np.arange(1, task.s.size + 1), task.s, color=colors)
 axes[1].set_xlabel("mode i")
 axes[1].set_ylabel("singular value $s_i$")

@@ -11,6 +11,7 @@ import numpy as np
 
 from lintheory import balanced_init, integrate, make_task
 from lintheory.examples_support import quick_mode, save_example_figure
+from lintheory.plots import REFERENCE, mode_style
 
 QUICK = quick_mode()
 
@@ -30,11 +31,13 @@ print("max |ODE - closed form| =", np.abs(traj.mode_strengths - closed).max())
 
 fig, ax = plt.subplots(figsize=(6, 4))
 for i in range(task.d):
-    ax.plot(times, traj.mode_strengths[:, i], lw=2.5, label=f"mode {i + 1}, s = {s[i]:.2f}")
-    ax.plot(times, closed[:, i], "k:", lw=1)
+    st = mode_style(i)
+    ax.plot(times, traj.mode_strengths[:, i], color=st["color"], ls=st["ls"], lw=2.5,
+            label=f"mode {i + 1}, s = {s[i]:.2f}")
+    ax.plot(times, closed[:, i], **REFERENCE)
 ax.set_xlabel("time t")
 ax.set_ylabel("mode strength $a_i(t)$")
-ax.set_title("BP: ODE (colour) and Saxe closed form (dotted)")
+ax.set_title("BP: ODE (colour) and Saxe closed form (black dashed)")
 ax.legend(frameon=False)
 save_example_figure(fig, "02_saxe_modes")
 plt.show()

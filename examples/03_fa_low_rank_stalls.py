@@ -12,6 +12,7 @@ import numpy as np
 
 from lintheory import integrate, make_init, make_task
 from lintheory.examples_support import quick_mode, save_example_figure
+from lintheory.plots import mode_style
 
 QUICK = quick_mode()
 
@@ -33,8 +34,10 @@ print("S Pi prediction      :", np.round(pred, 3))
 
 fig, ax = plt.subplots(figsize=(6, 4))
 for i in range(task.d):
-    (line,) = ax.plot(times, traj.mode_strengths[:, i], lw=2.5, label=f"mode {i + 1}")
-    ax.axhline(pred[i], color=line.get_color(), ls="--", lw=1)
+    st = mode_style(i)
+    ax.plot(times, traj.mode_strengths[:, i], color=st["color"], ls=st["ls"], lw=2.5,
+            label=f"mode {i + 1}")
+    ax.axhline(pred[i], color=st["color"], ls=(0, (3, 2)), lw=1, zorder=4)
 ax.set_xscale("log")
 ax.set_xlabel("time t")
 ax.set_ylabel("mode strength $a_i(t)$")

@@ -14,6 +14,7 @@ import numpy as np
 
 from lintheory import integrate, make_init, make_task
 from lintheory.examples_support import quick_mode, save_example_figure
+from lintheory.plots import mode_style
 
 QUICK = quick_mode()
 
@@ -24,7 +25,9 @@ for ax, r in zip(axes[:2], (2, 3)):
     w0 = make_init(task, k=40, r=r, scale=1e-3, rng=np.random.default_rng(1))
     traj = integrate(task, "raf", w0, times)
     for i in range(task.d):
-        ax.plot(times, traj.mode_strengths[:, i], lw=2.5, label=f"mode {i + 1}")
+        st = mode_style(i)
+        ax.plot(times, traj.mode_strengths[:, i], color=st["color"], ls=st["ls"], lw=2.5,
+                label=f"mode {i + 1}")
     ax.set_xscale("log")
     ax.set_title(f"RAF, rank r = {r}")
     ax.set_xlabel("time t")

@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_limits
 from lintheory.examples_support import quick_mode, save_example_figure
 from lintheory.nn.data import load_dataset
 from lintheory.nn.train import TrainConfig, train
+from lintheory.plots import BAND, GREYS, REFERENCE, mode_color
 
 QUICK = quick_mode()
 
@@ -72,11 +73,12 @@ fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
 ax = axes[0]
 acc = np.array([final_acc(r) for r in ranks])
 ax.errorbar(ranks, acc.mean(1), yerr=acc.std(1), fmt="o-", lw=2.5, ms=8, capsize=4,
-            label="RAF, rank r in all layers")
+            color=mode_color(0), label="RAF, rank r in all layers")
 bp = final_acc("BP")
-ax.axhline(bp.mean(), color="k", ls="--", lw=1.5, label="BP")
-ax.axhspan(bp.mean() - bp.std(), bp.mean() + bp.std(), color="k", alpha=0.1, lw=0)
-ax.axvline(data.n_classes, color="0.7", lw=1, zorder=0, label="r = number of classes")
+ax.axhline(bp.mean(), **(REFERENCE | {"lw": 1.5}), label="BP")
+ax.axhspan(bp.mean() - bp.std(), bp.mean() + bp.std(), **BAND)
+ax.axvline(data.n_classes, color=GREYS["light grey"], lw=1, zorder=0,
+           label="r = number of classes")
 ax.set_xscale("log", base=2)
 ax.set_xticks(ranks, [str(r) for r in ranks])
 ax.set_xlabel("feedback rank r")
@@ -88,9 +90,11 @@ ax = axes[1]
 width = 0.8 / len(ranks)
 x = np.arange(len(layers))
 for i, r in enumerate(ranks):
-    ax.bar(x + (i - (len(ranks) - 1) / 2) * width, angles[i], width, label=f"r = {r}")
+    ax.bar(x + (i - (len(ranks) - 1) / 2) * width, angles[i], width, color=mode_color(i),
+           hatch=("", "//", "..", "xx", "\\\\", "--")[i % 6], edgecolor="white",
+           label=f"r = {r}")
 ax.set_xticks(x, layers)
-ax.axhline(90, color="0.7", lw=1, zorder=0)
+ax.axhline(90, color=GREYS["light grey"], lw=1, zorder=0)
 ax.set_ylim(0, 115)
 ax.set_xlabel("layer whose $W^T$ the feedback $QP$ replaces")
 ax.set_ylabel(r"angle between $QP$ and $W^T$ (degrees)")

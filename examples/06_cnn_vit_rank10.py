@@ -24,6 +24,7 @@ from threadpoolctl import threadpool_limits
 from lintheory.examples_support import quick_mode, save_example_figure
 from lintheory.nn.data import load_dataset
 from lintheory.nn.train import TrainConfig, train
+from lintheory.plots import series_style
 
 QUICK = quick_mode()
 
@@ -76,9 +77,9 @@ for name, cfg in MODELS.items():
 # %%
 fig, axes = plt.subplots(1, len(MODELS), figsize=(12, 4.2), sharey=True)
 for ax, name in zip(axes, MODELS):
-    for (model, label), hist in results.items():
-        if model == name:
-            ax.plot(hist["epoch"], hist["test_acc"], "o-", lw=2.5, label=label)
+    runs = [(label, hist) for (model, label), hist in results.items() if model == name]
+    for i, (label, hist) in enumerate(runs):
+        ax.plot(hist["epoch"], hist["test_acc"], **series_style(i), lw=2.5, label=label)
     cfg = MODELS[name]
     ax.set_title(f"{name} on digits (8x8, CPU), {cfg.epochs} epochs")
     ax.set_xlabel("epoch")
