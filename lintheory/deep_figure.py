@@ -50,8 +50,21 @@ class DeepFigureConfig:
     seed: int = 0
 
 
+LINEAR_FRACTION = 1 / 400
+"""Output times are linear on ``[0, T * LINEAR_FRACTION]`` and geometric above; the plot's
+time axis is linear and logarithmic there too."""
+
+
 def _times(T, count):
-    return np.concatenate([[0.0], np.geomspace(T / 400, T, count - 1)])
+    """``0`` and ``count - 1`` geometric times from ``T / 400`` to ``T`` (SGD outputs)."""
+    return np.concatenate([[0.0], np.geomspace(T * LINEAR_FRACTION, T, count - 1)])
+
+
+def _ode_times(T, count, linear=8):
+    """The ODE's output times: ``linear`` evenly spaced times on ``[0, T / 400)`` (so the
+    plot's linear stretch shows the early rise), then :func:`_times`' geometric ones."""
+    return np.concatenate([np.linspace(0.0, T * LINEAR_FRACTION, linear + 1)[:-1],
+                           _times(T, count)[1:]])
 
 
 def deep_figure_data(cfg: DeepFigureConfig = DeepFigureConfig(), *, progress=False,
@@ -94,7 +107,7 @@ def _deep_panel(job) -> dict:
     cfg = DeepFigureConfig(**{**cfg_dict, "depths": tuple(cfg_dict["depths"])})
     name, title, rk = COLUMNS[col]
     task = _deep_task(cfg)
-    t_ode = _times(cfg.T, cfg.ode_points)
+    t_ode = _ode_times(cfg.T, cfg.ode_points)
     rule = get_rule(name)
     r = {"full": cfg.d, "d": cfg.d, "low": cfg.low_rank}[rk]
     w0 = make_init(task, [cfg.width] * (L - 1), r, scale=cfg.product_init ** (1.0 / L),
@@ -135,8 +148,8 @@ def plot_deep(data: dict):
     s = np.asarray(data["task"]["singular_values"], dtype=float)
     d = int(data["task"]["d"])
     times = np.asarray(panels[0]["times"], dtype=float)
-    t1 = float(times[times > 0][0])
     cfg = data.get("config", {})
+    t1 = float(cfg.get("T", times[-1])) * LINEAR_FRACTION
     with style() as Figure:
         fig = Figure(figsize=(3.0 * ncols, 2.4 * len(depths) + 1.1))
         axes = fig.subplots(len(depths), ncols, sharex=True, sharey=True, squeeze=False)
@@ -158,8 +171,8 @@ def plot_deep(data: dict):
                             ("end-to-end init", cfg.get("product_init")),
                             ("Q decay", cfg.get("lam")), ("T", cfg.get("T")),
                             ("seed", cfg.get("seed"))])
-        caption(fig, f"Sizes: {sizes}. Time axis linear on [0, {t1:g}] (no output time "
-                "inside, so a straight segment), logarithmic above.", y=1 - 0.06 / height)
+        caption(fig, f"Sizes: {sizes}. Time axis linear on [0, {t1:g}], logarithmic above.",
+                y=1 - 0.06 / height)
         fig.subplots_adjust(left=0.06, right=0.99, top=1 - 0.55 / height,
                             bottom=1.0 / height, hspace=0.35, wspace=0.08)
     return fig
