@@ -380,9 +380,9 @@ def check_linear_options(*, n, m, N, width, rank, points, depth=2, widths=None,
 
 
 # --------------------------------------------------------------------------- sweep specs
-LINEAR_SPEC_INTS = {"r": None, "seed": 0, "n": 20, "k": 40, "m": 10, "d": 4, "N": 1000,
+LINEAR_INT_FIELDS = {"r": None, "seed": 0, "n": 20, "k": 40, "m": 10, "d": 4, "N": 1000,
                     "task_seed": None}
-LINEAR_SPEC_FLOATS = {"sigma": 1.0, "T": 200.0, "init_scale": 1e-3, "lam": 0.0, "wd": 0.0,
+LINEAR_FLOAT_FIELDS = {"sigma": 1.0, "T": 200.0, "init_scale": 1e-3, "lam": 0.0, "wd": 0.0,
                       "p_rate": 1.0}
 SWEEP_FLAGS = {"r": "--ranks", "seed": "--seeds", "n": "--n", "k": "--k", "m": "--m",
                "d": "--d", "N": "--samples", "T": "--T", "init_scale": "--init-scale",
@@ -409,7 +409,7 @@ def check_linear_spec(spec: dict, flags=None) -> dict:
     if "rule" not in spec or "r" not in spec:
         raise ValueError("a linear-run spec needs the fields rule and r")
     out = dict(spec)
-    for field, default in LINEAR_SPEC_INTS.items():
+    for field, default in LINEAR_INT_FIELDS.items():
         value = out.get(field, default)
         if field == "task_seed" and value is None:
             value = out["seed"]
@@ -417,7 +417,7 @@ def check_linear_spec(spec: dict, flags=None) -> dict:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{name(field)} must be an integer, got {value!r}")
         out[field] = check_int(name(field), value, low=low)
-    for field, default in LINEAR_SPEC_FLOATS.items():
+    for field, default in LINEAR_FLOAT_FIELDS.items():
         value = out.get(field, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{name(field)} must be a number, got {value!r}")
