@@ -71,3 +71,21 @@ def test_every_reference_has_a_section():
                                     "r (d - r)", "Oja", "Saxe", "dRAF", "DFA", "KP-Q"])
 def test_page_defines_the_notation(symbol):
     assert symbol in THEORY.read_text(encoding="utf-8")
+
+
+def test_nothing_refers_to_a_document_outside_the_repository():
+    """The product refers to its own theory page, never to the brief it started from
+    (``grep -rn SPEC lintheory derivations README.md docs`` finds nothing)."""
+    hits = []
+    for top in ("lintheory", "derivations", "README.md", "docs"):
+        base = ROOT / top
+        files = [base] if base.is_file() else sorted(
+            p for p in base.rglob("*") if p.is_file() and p.suffix in {".py", ".md", ".rst"}
+            and not {"_build", "api", "__pycache__"} & set(p.parts)
+            and not (p.parent.name in ("derivations", "examples")
+                     and p.parent.parent.name == "docs"))
+        for path in files:
+            for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if "SPEC" in line:
+                    hits.append(f"{path.relative_to(ROOT)}:{i}")
+    assert not hits, hits
