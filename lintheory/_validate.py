@@ -65,8 +65,24 @@ def check_rates(lam, wd, p_rate) -> tuple[float, float, float]:
 
 
 def check_array(name: str, value, shape: tuple[int, ...] | None = None) -> np.ndarray:
-    """Return ``value`` as a float64 array with the given shape and no NaN/inf."""
-    arr = np.asarray(value, dtype=np.float64)
+    """Return ``value`` as a float64 array with the given shape and no NaN/inf.
+
+    ``None``, complex values (whose imaginary part would be dropped), text and other
+    non-numeric values are refused with a ``ValueError`` naming ``name``.
+    """
+    if value is None:
+        raise ValueError(f"{name} must be an array of real numbers, got None")
+    raw = np.asarray(value)
+    if np.iscomplexobj(raw):
+        raise ValueError(f"{name} must be real, got complex values (dtype {raw.dtype}); pass "
+                         "the real part explicitly if that is what you mean")
+    if raw.dtype.kind not in "biuf":
+        if raw.dtype.kind != "O" or not all(
+                isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                for v in raw.ravel()):
+            raise ValueError(f"{name} must be an array of real numbers, got dtype "
+                             f"{raw.dtype} ({type(value).__name__})")
+    arr = raw.astype(np.float64, copy=False)
     if shape is not None and arr.shape != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
     if not np.all(np.isfinite(arr)):

@@ -146,7 +146,13 @@ class Weights(TwoLayerNames):
         return M
 
     def check_task(self, task) -> None:
-        """Raise ``ValueError`` unless ``n`` and ``m`` match ``task``."""
+        """Raise ``ValueError`` unless ``task`` is a task (a
+        :class:`~lintheory.task.LinearTask`) whose ``n`` and ``m`` match these weights."""
+        from .task import LinearTask
+
+        if not isinstance(task, LinearTask):
+            raise ValueError(f"task must be a lintheory.task.LinearTask (from make_task), "
+                             f"got {type(task).__name__}")
         n, m = self.dims[0], self.dims[-1]
         if n != task.n or m != task.m:
             raise ValueError(f"weights are for n={n}, m={m} but the task has n={task.n}, "
