@@ -87,7 +87,10 @@ class Weights(TwoLayerNames):
         if len(self.Qs) != L - 1 or len(self.Ps) != L - 1:
             raise ValueError(f"depth {L} needs {L - 1} Q and P matrices, got "
                              f"{len(self.Qs)} and {len(self.Ps)}")
-        dims = [Ws[0].shape[1] if Ws[0].ndim == 2 else -1] + [w.shape[0] for w in Ws]
+        for i, w in enumerate(Ws):
+            if w.ndim != 2:
+                raise ValueError(f"W_{i + 1} must be a matrix (2-D array), got shape {w.shape}")
+        dims = [Ws[0].shape[1]] + [w.shape[0] for w in Ws]
         for i, w in enumerate(Ws):
             if w.ndim != 2 or w.shape[1] != dims[i]:
                 raise ValueError(f"W_{i + 1} must have {dims[i]} columns (the width below it), "

@@ -52,3 +52,10 @@ def test_real_arrays_of_any_numeric_kind_are_accepted_unchanged():
         got = check_array("x", value)
         assert got.dtype == np.float64
         np.testing.assert_array_equal(got, np.asarray(value, dtype=float))
+
+
+def test_a_vector_where_a_weight_matrix_belongs_is_named():
+    from lintheory import Weights
+
+    with pytest.raises(ValueError, match=r"W_1 must be a matrix \(2-D array\), got shape \(6,\)"):
+        Weights.two_layer(np.zeros(6), np.zeros((4, 5)), np.zeros((5, 2)), np.zeros((2, 4)))
