@@ -344,7 +344,7 @@ def test_sigint_ends_a_run_cleanly_with_no_file(workdir):
             proc.kill()
             proc.communicate()
     err = err.replace("\r", "\n")
-    assert proc.returncode == 130
+    assert proc.returncode == 130, err[-2000:]
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1] == "lintheory simulate: interrupted"
     assert _files(workdir) == {"afile", "spec.jsonl"}
