@@ -155,11 +155,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def check_rank_for_rule(rule: str, rank) -> None:
     """``ValueError`` when ``--rank`` is given with a rule that has no feedback factors
     (bp sends ``W^T e``: a rank would be ignored, and stored under another result key)."""
+    from ..nn.config import per_layer_rules
     from ..nn.feedback import FEEDBACK_RULES
 
-    names = str(rule).lower().split(",") if isinstance(rule, str) else list(rule)
-    classes = [FEEDBACK_RULES.get(str(n).strip().lower()) for n in names]
-    if rank is not None and classes and all(c is not None and c.transport for c in classes):
+    classes = [FEEDBACK_RULES[n] for n in per_layer_rules(rule)]
+    if rank is not None and all(c.transport for c in classes):
         others = ", ".join(k for k, c in FEEDBACK_RULES.items() if not c.transport)
         raise ValueError(f"--rank {rank if isinstance(rank, int) else ','.join(map(str, rank))}"
                          f" needs a rule with feedback factors Q, P ({others}); --rule "

@@ -18,6 +18,12 @@ OPTIMIZERS = ("adam", "sgd")
 DTYPES = ("float32", "float64")
 
 
+def per_layer_rules(rule) -> tuple:
+    """``rule`` (a name, a comma-separated string or a sequence) as a tuple of names."""
+    r = _rules(rule)
+    return (r,) if isinstance(r, str) else r
+
+
 def _rules(rule) -> str | tuple:
     """``rule`` as one lower-case name, or a tuple of them (one per feedback layer), each a
     key of :data:`lintheory.nn.feedback.FEEDBACK_RULES`."""
