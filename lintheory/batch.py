@@ -31,6 +31,7 @@ import numba
 import numpy as np
 from numba import types
 
+from ._jit import lazy_njit
 from .flow import drive_covariances, oja_normaliser
 from .rules import A2, FEEDBACK_LIST, P_UPDATE_LIST, Q_UPDATE_LIST
 
@@ -113,7 +114,7 @@ _SIG = types.int64(
 _batch_steps_jit = numba.njit(cache=True)(_batch_steps)
 
 
-@numba.njit(_SIG, cache=True)
+@lazy_njit(_SIG, cache=True)
 def batch_steps(theta, offs, rows, cols, L, XT, YT, Sxx, Syx, Syy, idx, B, full, nsteps,
                 blowup, feedback, q_update, p_update, direct, drive_error, eta, lam, wd, eta_P,
                 oja_scale):

@@ -41,6 +41,7 @@ import numpy as np
 from numba import types
 from numba.extending import register_jitable
 
+from ._jit import lazy_njit
 from .ops import contiguous
 from .rules import A2, FEEDBACK_LIST, P_UPDATE_LIST, Q_UPDATE_LIST
 
@@ -230,7 +231,7 @@ _RHS_SIG = types.float64[::1](
     types.float64, types.boolean, A2)
 
 
-@numba.njit(_RHS_SIG, cache=True)
+@lazy_njit(_RHS_SIG, cache=True)
 def flat_flow(theta, offs, rows, cols, L, Syx, Syy, feedback, q_update, p_update, direct,
               drive_error, lam, wd, p_rate, oja_scale, out_basis):
     """:func:`flow` compiled by numba on a flat state ``theta = Ws + Qs + Ps``.

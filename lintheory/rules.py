@@ -67,7 +67,9 @@ from functools import cached_property
 
 import numba
 from numba import types
+from numba.typed import List
 
+from ._jit import lazy_njit
 from ._validate import check_choice
 from .ops import sign
 
@@ -243,16 +245,10 @@ class Rule:
         (:data:`FEEDBACK_SIG`, ...), cached on disk, each in a one-element typed list (the
         form the compiled engines take); compiled on first use."""
         if "fns" not in self._jit:
-            from numba.typed import List
-
-            out = []
-            for fn, sig, ft in ((self.feedback, FEEDBACK_SIG, FEEDBACK_FN),
-                                (self.q_update, Q_UPDATE_SIG, Q_UPDATE_FN),
-                                (self.p_update, P_UPDATE_SIG, P_UPDATE_FN)):
-                lst = List.empty_list(ft)
-                lst.append(_compile(fn, sig))
-                out.append(lst)
-            self._jit["fns"] = tuple(out)
+            self._jit["fns"] = tuple(
+                _in_list[sig](_compile(fn, sig))
+                for fn, sig in ((self.feedback, FEEDBACK_SIG), (self.q_update, Q_UPDATE_SIG),
+                                (self.p_update, P_UPDATE_SIG)))
         return self._jit["fns"]
 
     @cached_property
@@ -262,6 +258,34 @@ class Rule:
 
 
 _COMPILED: dict = {}
+
+
+# Each compiled function goes to the engines in a one-element typed list built by one of
+# these (cached) compiled functions, so no process compiles numba's typed-list methods
+# (``List.empty_list`` + ``append`` called from Python: about 7 s per process, never cached).
+@lazy_njit(FEEDBACK_LIST(FEEDBACK_FN), cache=True)
+def _feedback_in_list(fn):
+    out = List.empty_list(FEEDBACK_FN)
+    out.append(fn)
+    return out
+
+
+@lazy_njit(Q_UPDATE_LIST(Q_UPDATE_FN), cache=True)
+def _q_update_in_list(fn):
+    out = List.empty_list(Q_UPDATE_FN)
+    out.append(fn)
+    return out
+
+
+@lazy_njit(P_UPDATE_LIST(P_UPDATE_FN), cache=True)
+def _p_update_in_list(fn):
+    out = List.empty_list(P_UPDATE_FN)
+    out.append(fn)
+    return out
+
+
+_in_list = {FEEDBACK_SIG: _feedback_in_list, Q_UPDATE_SIG: _q_update_in_list,
+            P_UPDATE_SIG: _p_update_in_list}
 
 
 def _compile(fn, sig):
