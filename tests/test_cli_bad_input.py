@@ -327,8 +327,11 @@ def test_sigint_ends_a_run_cleanly_with_no_file(workdir):
     argv = ["simulate", "--rule", "raf", "--T", "4000", "--lam", "25", "--points", "3",
             "--out", "long.json"]
     env = {**os.environ, "MPLBACKEND": "Agg"}
+    # SIGINT at its default in the child even when this process ignores it (pytest started
+    # in the background by a shell, or under nohup): Python then raises KeyboardInterrupt
     proc = subprocess.Popen([sys.executable, "-m", "lintheory", *argv], cwd=workdir, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         seen = ""
         # wait for the progress bar's second update: imports and the numba compilation (a
