@@ -90,7 +90,7 @@ def test_notebook_executes_on_a_fresh_kernel(path):
     pytest.importorskip("ipykernel", reason="ipykernel not installed (the classroom extra)")
     pytest.importorskip("ipywidgets", reason="ipywidgets not installed (the classroom extra)")
     before = _tree_state()
-    nb = _tool("run_notebooks").run_notebook(path, timeout=300)
+    nb, _ = _tool("run_notebooks").run_notebook(path, timeout=300)
     assert _tree_state() == before, "executing the notebook wrote into the repository"
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]

@@ -31,7 +31,8 @@ class NotebookError(RuntimeError):
 def run_notebook(path: Path, timeout: float = 300.0, kernel: str = "python3"):
     """Execute ``path`` cell by cell on a fresh kernel in a temporary directory.
 
-    Returns the executed notebook (the file itself is not modified). Raises
+    Returns the executed notebook (the file itself is not modified) and the timings:
+    ``{"kernel": seconds to start the kernel, "cells": [seconds of each cell]}``. Raises
     :class:`NotebookError` naming the first failing cell.
     """
     import nbformat
@@ -42,13 +43,18 @@ def run_notebook(path: Path, timeout: float = 300.0, kernel: str = "python3"):
     with tempfile.TemporaryDirectory(prefix="lintheory-nb-") as cwd:
         client = NotebookClient(nb, timeout=timeout, kernel_name=kernel,
                                 resources={"metadata": {"path": cwd}})
+        t0 = time.perf_counter()
+        times = {"kernel": 0.0, "cells": []}
         with client.setup_kernel():
+            times["kernel"] = time.perf_counter() - t0
             for i, cell in enumerate(nb.cells):
+                t0 = time.perf_counter()
                 try:
                     client.execute_cell(cell, i)
                 except CellExecutionError as exc:
                     raise NotebookError(path, i, exc) from None
-    return nb
+                times["cells"].append(time.perf_counter() - t0)
+    return nb, times
 
 
 def main(argv=None) -> int:
@@ -66,12 +72,15 @@ def main(argv=None) -> int:
     for path in paths:
         t0 = time.perf_counter()
         try:
-            nb = run_notebook(path, timeout=args.timeout)
+            nb, times = run_notebook(path, timeout=args.timeout)
         except NotebookError as exc:
             print(f"FAILED {exc}", file=sys.stderr)
             return 1
         n_code = sum(c.cell_type == "code" for c in nb.cells)
-        print(f"ok {path.name}: {n_code} code cells, {time.perf_counter() - t0:.1f} s")
+        slow = max(range(len(times["cells"])), key=times["cells"].__getitem__)
+        print(f"ok {path.name}: {n_code} code cells, {time.perf_counter() - t0:.1f} s "
+              f"(kernel start {times['kernel']:.1f} s, slowest cell {slow}: "
+              f"{times['cells'][slow]:.1f} s)")
     print(f"{len(paths)} notebooks executed in {time.perf_counter() - start:.1f} s")
     return 0
 
