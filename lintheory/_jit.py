@@ -1,11 +1,12 @@
 """Signature-compiled numba functions that compile on their first call, not at import.
 
 ``numba.njit(signature)(fn)`` compiles (or loads from the on-disk cache) when the module is
-imported. For the engines' two general kernels that costs about 27 s and 16 s on a cold
-cache and 0.4 s on a warm one, paid by every process that imports :mod:`lintheory`, even
-one that never runs them (``--help``, the NumPy engine, a classroom notebook).
+imported. For the engines' two general kernels that costs about 20 s and 11 s on a cold
+cache and about 1 s on a warm one (with numba's start-up), paid by every process that
+imports :mod:`lintheory`, even one that never runs them (``--help``, the NumPy engine, a
+classroom notebook).
 :func:`lazy_njit` gives a plain Python function with the same signature and docstring that
-compiles on the first call and then forwards to the compiled one (about 0.1 µs per call on
+compiles on the first call and then forwards to the compiled one (under 0.1 µs per call on
 top of numba's own dispatch).
 """
 
