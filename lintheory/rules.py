@@ -245,10 +245,9 @@ class Rule:
         (:data:`FEEDBACK_SIG`, ...), cached on disk, each in a one-element typed list (the
         form the compiled engines take); compiled on first use."""
         if "fns" not in self._jit:
-            self._jit["fns"] = tuple(
-                _in_list[sig](_compile(fn, sig))
-                for fn, sig in ((self.feedback, FEEDBACK_SIG), (self.q_update, Q_UPDATE_SIG),
-                                (self.p_update, P_UPDATE_SIG)))
+            self._jit["fns"] = _in_lists(_compile(self.feedback, FEEDBACK_SIG),
+                                         _compile(self.q_update, Q_UPDATE_SIG),
+                                         _compile(self.p_update, P_UPDATE_SIG))
         return self._jit["fns"]
 
     @cached_property
@@ -260,32 +259,19 @@ class Rule:
 _COMPILED: dict = {}
 
 
-# Each compiled function goes to the engines in a one-element typed list built by one of
-# these (cached) compiled functions, so no process compiles numba's typed-list methods
-# (``List.empty_list`` + ``append`` called from Python: about 7 s per process, never cached).
-@lazy_njit(FEEDBACK_LIST(FEEDBACK_FN), cache=True)
-def _feedback_in_list(fn):
-    out = List.empty_list(FEEDBACK_FN)
-    out.append(fn)
-    return out
-
-
-@lazy_njit(Q_UPDATE_LIST(Q_UPDATE_FN), cache=True)
-def _q_update_in_list(fn):
-    out = List.empty_list(Q_UPDATE_FN)
-    out.append(fn)
-    return out
-
-
-@lazy_njit(P_UPDATE_LIST(P_UPDATE_FN), cache=True)
-def _p_update_in_list(fn):
-    out = List.empty_list(P_UPDATE_FN)
-    out.append(fn)
-    return out
-
-
-_in_list = {FEEDBACK_SIG: _feedback_in_list, Q_UPDATE_SIG: _q_update_in_list,
-            P_UPDATE_SIG: _p_update_in_list}
+# The compiled functions go to the engines in one-element typed lists built inside this
+# (cached) compiled function, so no process compiles numba's typed-list methods (building
+# them with ``List.empty_list`` + ``append`` from Python: about 7 s per process, never cached).
+@lazy_njit(types.Tuple((FEEDBACK_LIST, Q_UPDATE_LIST, P_UPDATE_LIST))(
+    FEEDBACK_FN, Q_UPDATE_FN, P_UPDATE_FN), cache=True)
+def _in_lists(feedback, q_update, p_update):
+    fb = List.empty_list(FEEDBACK_FN)
+    fb.append(feedback)
+    qu = List.empty_list(Q_UPDATE_FN)
+    qu.append(q_update)
+    pu = List.empty_list(P_UPDATE_FN)
+    pu.append(p_update)
+    return fb, qu, pu
 
 
 def _compile(fn, sig):
