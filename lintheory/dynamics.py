@@ -17,6 +17,7 @@ from .errors import DivergenceError
 from .flow import flat_flow, flow
 from .rules import DEFAULT_OJA_DRIVE, get_rule
 from .run_settings import SOLVERS, RunSettings  # noqa: F401 (SOLVERS: re-exported)
+from .shutdown import raise_pending
 from .trajectory import Trajectory, stack_states
 from .weights import Weights
 
@@ -73,6 +74,7 @@ def solve(rhs, y0, times, *, solver="RK45", rtol=1e-7, atol=1e-9, progress=False
     counted, reached = rhs, [0, 0.0]
 
     def rhs(t, y):  # noqa: F811 - counts the evaluations against the budget
+        raise_pending()  # Ctrl-C / SIGTERM that arrived inside the compiled call's set-up
         reached[0] += 1
         reached[1] = max(reached[1], t)
         if reached[0] > budget:

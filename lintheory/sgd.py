@@ -35,6 +35,7 @@ from .dynamics import BLOWUP, check_direct, check_times
 from .errors import DivergenceError
 from .rules import DEFAULT_OJA_DRIVE, get_rule
 from .run_settings import RunSettings
+from .shutdown import raise_pending
 from .trajectory import Trajectory, stack_states
 from .weights import Weights
 
@@ -294,6 +295,7 @@ def run_sgd(task, rule, init: Weights, times, *, lr: float | None = None, batch=
                 todo = int(min(chunk, target - step))
                 idx = None if full else stream.take(todo * B)
                 done = stepper.advance(todo, idx)
+                raise_pending()  # Ctrl-C / SIGTERM that arrived inside the kernel's set-up
                 if done < todo:
                     _raise_divergence(step + done + 1, lr, label, batch)
                 step += todo

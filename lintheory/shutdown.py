@@ -7,6 +7,12 @@ files are removed (:func:`lintheory.io.atomic_path`), worker processes are stopp
 (:func:`lintheory.parallel.imap_unordered`), finished sweep results stay on disk. The CLI
 then exits with ``128 + signal number`` (143 for SIGTERM, 129 for SIGHUP), as a shell
 reports a process ended by that signal.
+
+A signal that arrives while numba is converting the arguments of a compiled call (its own
+Python code, e.g. reading a typed list) is not raised there: numba turns an exception at
+that point into "can't unbox ..." or drops it. It is kept and raised by
+:func:`raise_pending` at the next check (the ODE right-hand side and the SGD loop check
+between compiled calls), or when the body ends.
 """
 
 from __future__ import annotations
@@ -36,6 +42,26 @@ class Terminated(KeyboardInterrupt):
 
 SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
+_PENDING: list = []
+"""The interrupt that arrived inside numba's own code, until :func:`raise_pending`."""
+
+
+def _inside_numba(frame) -> bool:
+    """Whether the interrupted Python frame, or one that called it, is numba's own code."""
+    while frame is not None:
+        if frame.f_globals.get("__name__", "").startswith("numba"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def raise_pending() -> None:
+    """Raise the interrupt deferred out of numba's argument conversion, if there is one.
+
+    Cheap (a list check): called between compiled calls in the hot loops."""
+    if _PENDING:
+        raise _PENDING.pop()
+
 
 @contextlib.contextmanager
 def signals_as_interrupts(signals=SIGNALS):
@@ -55,13 +81,18 @@ def signals_as_interrupts(signals=SIGNALS):
         for s in every:
             signal.signal(s, signal.SIG_IGN)
 
-    def on_signal(signum, frame):
+    def interrupt(exc, frame):
         ignore_more()
-        raise Terminated(signum)
+        if _inside_numba(frame):  # raising here would be lost in numba: defer it
+            _PENDING[:] = [exc]
+            return
+        raise exc
+
+    def on_signal(signum, frame):
+        interrupt(Terminated(signum), frame)
 
     def on_interrupt(signum, frame):
-        ignore_more()
-        raise KeyboardInterrupt
+        interrupt(KeyboardInterrupt(), frame)
 
     # a signal already ignored (nohup's SIGHUP, a background job's SIGINT) stays ignored
     if old[signal.SIGINT] is signal.default_int_handler:
@@ -71,6 +102,8 @@ def signals_as_interrupts(signals=SIGNALS):
             signal.signal(s, on_signal)
     try:
         yield
+        raise_pending()  # a deferred interrupt no check reached still ends the command
     finally:
+        _PENDING.clear()
         for s, h in old.items():
             signal.signal(s, h if h is not None else signal.SIG_DFL)

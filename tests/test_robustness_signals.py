@@ -23,6 +23,7 @@ from robustness_helpers import (
     run_cli,
 )
 
+from lintheory.shutdown import Terminated, raise_pending, signals_as_interrupts
 from lintheory.sweep import load_results
 
 SLOW = "robustness_helpers:slow_square"
@@ -160,3 +161,41 @@ def test_a_worker_that_dies_fails_only_its_own_run(tmp_path):
     recs = load_results(res, specs, run=run)
     assert [r is None for r in recs] == [x == 3 for x in range(8)]
     assert [r["result"]["y"] for r in recs if r] == [x * x for x in range(8) if x != 3]
+
+
+def _signal_inside(module: str, sig: int):
+    """A function whose frame belongs to ``module`` and which signals this process: the
+    handler runs while that frame is the current one (the next bytecode after ``kill``)."""
+    def body(signum):
+        os.kill(os.getpid(), signum)
+        return "returned"
+
+    fn = type(body)(body.__code__, {"__name__": module, "os": os}, "body")
+    return lambda: fn(sig)
+
+
+@pytest.mark.parametrize("sig, exc", [(signal.SIGINT, KeyboardInterrupt),
+                                      (signal.SIGTERM, Terminated)], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_inside_numba_code_is_raised_at_the_next_check(sig, exc):
+    """numba drops or garbles an exception raised inside its own Python code (converting a
+    typed list: "can't unbox ..."), so a signal arriving there is kept and raised by
+    ``raise_pending`` (called between compiled calls), and only there."""
+    with signals_as_interrupts():
+        assert _signal_inside("numba.typed.typedlist", sig)() == "returned"
+        with pytest.raises(exc):
+            raise_pending()
+        raise_pending()                      # raised once: nothing is left pending
+    with pytest.raises(exc), signals_as_interrupts():
+        _signal_inside("lintheory.flow", sig)()   # ordinary code: raised at once
+        raise AssertionError("the signal outside numba was not raised at once")
+
+
+def test_a_deferred_signal_no_check_reached_ends_the_body():
+    """If no ``raise_pending`` runs after it, the deferred interrupt is raised when the body
+    ends, so the command still stops with 130 instead of finishing as if nothing happened."""
+    reached_end = []
+    with pytest.raises(KeyboardInterrupt), signals_as_interrupts():
+        _signal_inside("numba.core.dispatcher", signal.SIGINT)()
+        reached_end.append(True)
+    assert reached_end == [True]
+    raise_pending()                          # and nothing stays pending afterwards
